@@ -1,0 +1,50 @@
+#include "jobs/job.hpp"
+
+#include <array>
+#include <utility>
+
+#include "util/ulid.hpp"
+
+namespace visor::jobs {
+namespace {
+
+constexpr std::string_view kJobIdPrefix = "fc-";
+
+constexpr std::array<std::pair<JobStatus, std::string_view>, 5> kStatusNames{{
+    {JobStatus::pending, "pending"},
+    {JobStatus::running, "running"},
+    {JobStatus::completed, "completed"},
+    {JobStatus::failed, "failed"},
+    {JobStatus::expired, "expired"},
+}};
+
+}  // namespace
+
+std::string_view status_name(JobStatus status) {
+  for (const auto& [value, name] : kStatusNames) {
+    if (value == status) return name;
+  }
+  return "pending";
+}
+
+std::optional<JobStatus> parse_status(std::string_view name) {
+  for (const auto& [value, text] : kStatusNames) {
+    if (text == name) return value;
+  }
+  return std::nullopt;
+}
+
+JobStatus effective_status(const Job& job, std::int64_t now_ms) {
+  if (job.finished() && job.expires_at != 0 && job.expires_at <= now_ms) return JobStatus::expired;
+  return job.status;
+}
+
+std::string new_job_id(std::int64_t now_ms) {
+  return std::string(kJobIdPrefix) + util::make_ulid(now_ms);
+}
+
+bool is_valid_job_id(std::string_view id) {
+  return id.starts_with(kJobIdPrefix) && util::is_ulid(id.substr(kJobIdPrefix.size()));
+}
+
+}  // namespace visor::jobs

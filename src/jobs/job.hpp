@@ -1,0 +1,75 @@
+#pragma once
+// The job model shared by the API, the workers and the stores.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace visor::jobs {
+
+enum class JobStatus { pending, running, completed, failed, expired };
+
+std::string_view status_name(JobStatus status);
+std::optional<JobStatus> parse_status(std::string_view name);
+
+// A job as stored. Timestamps are Unix milliseconds; 0 means "not yet".
+struct Job {
+  std::string id;        // "fc-" + ULID
+  std::string owner;     // the API key that created it; empty when keys are off
+  std::string filename;  // as uploaded; never used as a path
+  std::string model;     // "dotsocr" | "lightonocr"
+  int dpi = 200;
+  int total_pages = 0;
+  JobStatus status = JobStatus::pending;
+  int pages_done = 0;  // pages finished, successfully or with a page error
+  std::string error;   // why the job failed, when status == failed
+  std::int64_t submitted_at = 0;
+  std::int64_t started_at = 0;
+  std::int64_t completed_at = 0;  // completion or failure time
+  std::int64_t expires_at = 0;    // when results are deleted; 0 while unfinished
+
+  bool finished() const { return status == JobStatus::completed || status == JobStatus::failed; }
+};
+
+// The status a reader must report at `now`: a finished job past its expiry
+// is expired even before the retention sweeper has deleted its results.
+JobStatus effective_status(const Job& job, std::int64_t now_ms);
+
+// Everything needed to create a job; the document bytes are stored with it.
+struct NewJob {
+  std::string id;
+  std::string owner;
+  std::string filename;
+  std::string model;
+  int dpi = 200;
+  int total_pages = 0;
+  std::int64_t submitted_at = 0;
+  std::shared_ptr<const std::string> document;
+};
+
+// A page leased to one worker. The lease token proves ownership: results
+// and renewals from a worker whose lease was taken over are refused.
+struct PageTask {
+  std::string job_id;
+  int page_index = 0;
+  int attempt = 1;  // 1 for the first try
+  std::string lease_token;
+  std::string model;
+  int dpi = 200;
+};
+
+// A page's stored outcome, in the API's page shape.
+struct PageRecord {
+  int page_index = 0;
+  bool finished = false;
+  std::string result_json;  // {"status":"success","data":...} or {"status":"error","error":...}
+  std::string engine;       // which engine produced it
+};
+
+// "fc-" followed by a ULID.
+std::string new_job_id(std::int64_t now_ms);
+bool is_valid_job_id(std::string_view id);
+
+}  // namespace visor::jobs

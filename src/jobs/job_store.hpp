@@ -1,0 +1,91 @@
+#pragma once
+// The job store: the only place job state lives. The API, the workers and
+// the retention sweeper share nothing in memory; they meet here. Any number
+// of processes may use one store at once (SQLite: on one host; PostgreSQL:
+// across hosts).
+//
+// Thread safety: every method may be called from any thread concurrently.
+// Errors: Kind::not_found for unknown ids, Kind::conflict for a lost lease,
+// Kind::unavailable when the storage cannot be used (disk full, locked too
+// long, connection lost); nothing is half-written on error.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jobs/job.hpp"
+#include "util/result.hpp"
+
+namespace visor::jobs {
+
+struct StoreOptions {
+  // How long results stay after a job finishes, before they expire.
+  std::chrono::seconds result_ttl{std::chrono::hours(24 * 7)};
+  // Attempts per page; a page whose lease ran out this many times (the
+  // worker crashed or hung) or that failed this many times becomes a page error.
+  int max_attempts = 3;
+};
+
+struct LeaseRequest {
+  std::string worker_id;  // for logs and diagnosis only
+  std::int64_t now_ms = 0;
+  std::chrono::milliseconds lease_duration{30000};
+  int max_pages_in_flight_per_job = 8;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Records the job, its document and one queued task per page in one
+  // transaction. REQUIRES: job.total_pages > 0, job.document non-null.
+  virtual Status create_job(const NewJob& job) = 0;
+
+  virtual Result<Job> get_job(std::string_view job_id) = 0;
+
+  // The uploaded document. not_found once the job has expired.
+  virtual Result<std::shared_ptr<const std::string>> read_document(std::string_view job_id) = 0;
+
+  // One record per page, in page order. not_found once expired.
+  virtual Result<std::vector<PageRecord>> read_pages(std::string_view job_id) = 0;
+
+  // Leases the next runnable page: a queued page, or a leased one whose lease
+  // has ended, of a pending or running job with fewer than
+  // max_pages_in_flight_per_job live leases. Jobs with the fewest pages in
+  // flight go first, then the oldest. Marks the job running. A page whose
+  // lease ended max_attempts times becomes a page error instead.
+  // Returns nullopt when nothing is runnable.
+  virtual Result<std::optional<PageTask>> lease_page(const LeaseRequest& request) = 0;
+
+  // Extends a live lease; conflict when the lease was lost.
+  virtual Status renew_lease(const PageTask& task, std::int64_t now_ms,
+                             std::chrono::milliseconds lease_duration) = 0;
+
+  // Stores a page's result (the API page shape, as JSON text) and, when it
+  // is the last page, completes the job. conflict when the lease was lost
+  // (the result is then discarded: another worker owns the page).
+  virtual Status complete_page(const PageTask& task, std::string_view result_json,
+                               std::string_view engine, std::int64_t now_ms) = 0;
+
+  // Records a failed attempt. Before max_attempts the page is queued again;
+  // at max_attempts it is finished as a page error carrying `error`.
+  virtual Status fail_page(const PageTask& task, std::string_view error, std::int64_t now_ms) = 0;
+
+  // Fails the whole job (the document cannot be processed at all); pages not
+  // finished are dropped. No-op for a job already finished.
+  virtual Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) = 0;
+
+  // Marks finished jobs whose expiry has passed as expired and deletes their
+  // documents and page results. Returns how many jobs expired.
+  virtual Result<int> expire_jobs(std::int64_t now_ms) = 0;
+};
+
+// Opens (creating if needed) the SQLite store at `path`, in WAL mode.
+// unavailable when the file cannot be opened or migrated.
+Result<std::unique_ptr<JobStore>> open_sqlite_job_store(const std::string& path, StoreOptions options);
+
+}  // namespace visor::jobs

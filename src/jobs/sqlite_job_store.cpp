@@ -1,0 +1,466 @@
+// The embedded job store: one SQLite file in WAL mode. Every state change is
+// one IMMEDIATE transaction, so a process killed at any point leaves either
+// the old state or the new one.
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "jobs/job_store.hpp"
+#include "jobs/sqlite.hpp"
+#include "util/ulid.hpp"
+
+namespace visor::jobs {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL DEFAULT '',
+  filename TEXT NOT NULL,
+  model TEXT NOT NULL,
+  dpi INTEGER NOT NULL,
+  total_pages INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  pages_done INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  submitted_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  completed_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, id);
+CREATE TABLE IF NOT EXISTS pages (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  page_index INTEGER NOT NULL,
+  state TEXT NOT NULL,              -- queued | leased | done
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_token TEXT NOT NULL DEFAULT '',
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT '',
+  engine TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, page_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pages_by_state ON pages (job_id, state, page_index);
+CREATE TABLE IF NOT EXISTS documents (
+  job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+  bytes BLOB NOT NULL
+);
+)sql";
+
+constexpr std::string_view kJobColumns =
+    "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
+    "submitted_at, started_at, completed_at, expires_at";
+
+Job job_from_row(const sqlite::Statement& row) {
+  Job job;
+  job.id = row.column_text(0);
+  job.owner = row.column_text(1);
+  job.filename = row.column_text(2);
+  job.model = row.column_text(3);
+  job.dpi = static_cast<int>(row.column_int(4));
+  job.total_pages = static_cast<int>(row.column_int(5));
+  job.status = parse_status(row.column_text(6)).value_or(JobStatus::failed);
+  job.pages_done = static_cast<int>(row.column_int(7));
+  job.error = row.column_text(8);
+  job.submitted_at = row.column_int(9);
+  job.started_at = row.column_int(10);
+  job.completed_at = row.column_int(11);
+  job.expires_at = row.column_int(12);
+  return job;
+}
+
+std::string page_error_json(std::string_view error) {
+  // The page shape {"status":"error","error":...}; escaping by hand keeps
+  // the store free of a JSON dependency.
+  std::string out = R"({"status":"error","error":")";
+  for (char c : error) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += "\"}";
+  return out;
+}
+
+// Connections are expensive to open and not thread-safe, so each call
+// borrows one from a pool and returns it when done.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::string path) : path_(std::move(path)) {}
+
+  class Borrowed {
+   public:
+    Borrowed(ConnectionPool& pool, std::unique_ptr<sqlite::Database> db) : pool_(pool), db_(std::move(db)) {}
+    Borrowed(Borrowed&&) = default;
+    ~Borrowed() {
+      if (db_) pool_.give_back(std::move(db_));
+    }
+    sqlite::Database& operator*() { return *db_; }
+    sqlite::Database* operator->() { return db_.get(); }
+
+   private:
+    ConnectionPool& pool_;
+    std::unique_ptr<sqlite::Database> db_;
+  };
+
+  Result<Borrowed> borrow() {
+    {
+      const std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Borrowed(*this, std::move(db));
+      }
+    }
+    auto db = sqlite::Database::open(path_);
+    if (!db) return db.take_error();
+    return Borrowed(*this, std::make_unique<sqlite::Database>(std::move(*db)));
+  }
+
+ private:
+  void give_back(std::unique_ptr<sqlite::Database> db) {
+    const std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(db));
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<sqlite::Database>> idle_;
+};
+
+class SqliteJobStore final : public JobStore {
+ public:
+  SqliteJobStore(std::string path, StoreOptions options) : pool_(std::move(path)), options_(options) {}
+
+  Status migrate() {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto tx = sqlite::Transaction::begin(**db);
+    if (!tx) return tx.take_error();
+    if (Status s = (*db)->exec(kSchema); !s) return s;
+    if (Status s = (*db)->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)); !s) return s;
+    return tx->commit();
+  }
+
+  Status create_job(const NewJob& job) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto insert_job = db.prepare(
+          "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
+      if (!insert_job) return insert_job.take_error();
+      insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
+      insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
+      if (Status s = insert_job->run(); !s) return s;
+
+      auto insert_document = db.prepare("INSERT INTO documents (job_id, bytes) VALUES (?, ?)");
+      if (!insert_document) return insert_document.take_error();
+      insert_document->bind(1, job.id).bind_blob(2, *job.document);
+      if (Status s = insert_document->run(); !s) return s;
+
+      auto insert_page = db.prepare("INSERT INTO pages (job_id, page_index, state) VALUES (?, ?, 'queued')");
+      if (!insert_page) return insert_page.take_error();
+      for (int page = 0; page < job.total_pages; ++page) {
+        (void)insert_page->reset();
+        insert_page->bind(1, job.id).bind(2, std::int64_t{page});
+        if (Status s = insert_page->run(); !s) return s;
+      }
+      return {};
+    });
+  }
+
+  Result<Job> get_job(std::string_view job_id) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    return load_job(**db, job_id);
+  }
+
+  Result<std::shared_ptr<const std::string>> read_document(std::string_view job_id) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare("SELECT bytes FROM documents WHERE job_id = ?");
+    if (!select) return select.take_error();
+    select->bind(1, job_id);
+    auto row = select->step();
+    if (!row) return row.take_error();
+    if (!*row) return Error::not_found("The document of job " + std::string(job_id) + " is no longer stored");
+    return std::make_shared<const std::string>(select->column_text(0));
+  }
+
+  Result<std::vector<PageRecord>> read_pages(std::string_view job_id) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare(
+        "SELECT page_index, state, result, engine FROM pages WHERE job_id = ? ORDER BY page_index");
+    if (!select) return select.take_error();
+    select->bind(1, job_id);
+    std::vector<PageRecord> pages;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) break;
+      PageRecord page;
+      page.page_index = static_cast<int>(select->column_int(0));
+      page.finished = select->column_text(1) == "done";
+      page.result_json = select->column_text(2);
+      page.engine = select->column_text(3);
+      pages.push_back(std::move(page));
+    }
+    if (pages.empty()) return Error::not_found("No page results are stored for job " + std::string(job_id));
+    return pages;
+  }
+
+  Result<std::optional<PageTask>> lease_page(const LeaseRequest& request) override {
+    std::optional<PageTask> leased;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      if (Status e = finish_exhausted_pages(db, request.now_ms); !e) return e;
+      auto task = pick_page(db, request);
+      if (!task) return task.take_error();
+      if (!*task) return {};
+      if (Status e = take_lease(db, **task, request); !e) return e;
+      leased = std::move(*task);
+      return {};
+    });
+    if (!s) return s.take_error();
+    return leased;
+  }
+
+  Status renew_lease(const PageTask& task, std::int64_t now_ms, std::chrono::milliseconds duration) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE pages SET lease_expires_at = ? WHERE job_id = ? AND page_index = ? "
+          "AND state = 'leased' AND lease_token = ?");
+      if (!update) return update.take_error();
+      update->bind(1, now_ms + duration.count()).bind(2, task.job_id);
+      update->bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
+      if (Status e = update->run(); !e) return e;
+      if (db.changes() == 0) return lost_lease(task);
+      return {};
+    });
+  }
+
+  Status complete_page(const PageTask& task, std::string_view result_json, std::string_view engine,
+                       std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      return finish_page(db, task, result_json, engine, now_ms);
+    });
+  }
+
+  Status fail_page(const PageTask& task, std::string_view error, std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      if (task.attempt >= options_.max_attempts) {
+        return finish_page(db, task, page_error_json(error), "", now_ms);
+      }
+      auto requeue = db.prepare(
+          "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, last_error = ? "
+          "WHERE job_id = ? AND page_index = ? AND state = 'leased' AND lease_token = ?");
+      if (!requeue) return requeue.take_error();
+      requeue->bind(1, error).bind(2, task.job_id).bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
+      if (Status e = requeue->run(); !e) return e;
+      if (db.changes() == 0) return lost_lease(task);
+      return {};
+    });
+  }
+
+  Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, expires_at = ? "
+          "WHERE id = ? AND status IN ('pending', 'running')");
+      if (!update) return update.take_error();
+      update->bind(1, error).bind(2, now_ms).bind(3, expiry_after(now_ms)).bind(4, job_id);
+      if (Status e = update->run(); !e) return e;
+      auto drop = db.prepare("DELETE FROM pages WHERE job_id = ? AND state != 'done'");
+      if (!drop) return drop.take_error();
+      drop->bind(1, job_id);
+      return drop->run();
+    });
+  }
+
+  Result<int> expire_jobs(std::int64_t now_ms) override {
+    int expired = 0;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      // Dependent rows first: the job row stays so the id answers "expired".
+      for (std::string_view table : {"documents", "pages"}) {
+        auto drop = db.prepare("DELETE FROM " + std::string(table) +
+                               " WHERE job_id IN (SELECT id FROM jobs WHERE status IN ('completed', 'failed') "
+                               "AND expires_at <= ?)");
+        if (!drop) return drop.take_error();
+        drop->bind(1, now_ms);
+        if (Status e = drop->run(); !e) return e;
+      }
+      auto update = db.prepare(
+          "UPDATE jobs SET status = 'expired' WHERE status IN ('completed', 'failed') AND expires_at <= ?");
+      if (!update) return update.take_error();
+      update->bind(1, now_ms);
+      if (Status e = update->run(); !e) return e;
+      expired = static_cast<int>(db.changes());
+      return {};
+    });
+    if (!s) return s.take_error();
+    return expired;
+  }
+
+ private:
+  // Runs `body` in one IMMEDIATE transaction on a pooled connection.
+  template <class Body>
+  Status write(Body&& body) {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto tx = sqlite::Transaction::begin(**db);
+    if (!tx) return tx.take_error();
+    if (Status s = body(**db); !s) return s;
+    return tx->commit();
+  }
+
+  std::int64_t expiry_after(std::int64_t now_ms) const {
+    return now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.result_ttl).count();
+  }
+
+  static Error lost_lease(const PageTask& task) {
+    return Error::conflict("The lease on page " + std::to_string(task.page_index) + " of job " + task.job_id +
+                           " was taken over by another worker");
+  }
+
+  static Result<Job> load_job(sqlite::Database& db, std::string_view job_id) {
+    auto select = db.prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?");
+    if (!select) return select.take_error();
+    select->bind(1, job_id);
+    auto row = select->step();
+    if (!row) return row.take_error();
+    if (!*row) return Error::not_found("Job " + std::string(job_id) + " not found");
+    return job_from_row(*select);
+  }
+
+  // Pages whose lease ended with every attempt used: their workers crashed
+  // or hung each time, so the page becomes a page error.
+  Status finish_exhausted_pages(sqlite::Database& db, std::int64_t now_ms) {
+    auto select = db.prepare(
+        "SELECT job_id, page_index, lease_token, attempts FROM pages WHERE state = 'leased' "
+        "AND lease_expires_at < ? AND attempts >= ?");
+    if (!select) return select.take_error();
+    select->bind(1, now_ms).bind(2, std::int64_t{options_.max_attempts});
+    std::vector<PageTask> exhausted;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) break;
+      PageTask task;
+      task.job_id = select->column_text(0);
+      task.page_index = static_cast<int>(select->column_int(1));
+      task.lease_token = select->column_text(2);
+      task.attempt = static_cast<int>(select->column_int(3));
+      exhausted.push_back(std::move(task));
+    }
+    for (const PageTask& task : exhausted) {
+      const std::string error = "Page processing did not finish after " + std::to_string(task.attempt) +
+                                " attempts (the worker crashed or ran out of time)";
+      if (Status s = finish_page(db, task, page_error_json(error), "", now_ms); !s) return s;
+    }
+    return {};
+  }
+
+  static Result<std::optional<PageTask>> pick_page(sqlite::Database& db, const LeaseRequest& request) {
+    auto jobs = db.prepare(
+        "SELECT j.id, j.model, j.dpi, "
+        "  (SELECT COUNT(*) FROM pages q WHERE q.job_id = j.id AND q.state = 'leased' "
+        "   AND q.lease_expires_at >= ?1) AS in_flight "
+        "FROM jobs j WHERE j.status IN ('pending', 'running') AND in_flight < ?2 "
+        "ORDER BY in_flight, j.id");
+    if (!jobs) return jobs.take_error();
+    jobs->bind(1, request.now_ms).bind(2, std::int64_t{request.max_pages_in_flight_per_job});
+    auto page = db.prepare(
+        "SELECT page_index, attempts FROM pages WHERE job_id = ?1 "
+        "AND (state = 'queued' OR (state = 'leased' AND lease_expires_at < ?2)) ORDER BY page_index LIMIT 1");
+    if (!page) return page.take_error();
+    for (;;) {
+      auto row = jobs->step();
+      if (!row) return row.take_error();
+      if (!*row) return std::optional<PageTask>();
+      (void)page->reset();
+      page->bind(1, jobs->column_text(0)).bind(2, request.now_ms);
+      auto found = page->step();
+      if (!found) return found.take_error();
+      if (!*found) continue;
+      PageTask task;
+      task.job_id = jobs->column_text(0);
+      task.model = jobs->column_text(1);
+      task.dpi = static_cast<int>(jobs->column_int(2));
+      task.page_index = static_cast<int>(page->column_int(0));
+      task.attempt = static_cast<int>(page->column_int(1)) + 1;
+      return std::optional<PageTask>(std::move(task));
+    }
+  }
+
+  static Status take_lease(sqlite::Database& db, PageTask& task, const LeaseRequest& request) {
+    task.lease_token = util::make_ulid(request.now_ms);
+    auto update = db.prepare(
+        "UPDATE pages SET state = 'leased', attempts = ?, lease_token = ?, lease_owner = ?, "
+        "lease_expires_at = ? WHERE job_id = ? AND page_index = ?");
+    if (!update) return update.take_error();
+    update->bind(1, std::int64_t{task.attempt}).bind(2, task.lease_token).bind(3, request.worker_id);
+    update->bind(4, request.now_ms + request.lease_duration.count()).bind(5, task.job_id);
+    update->bind(6, std::int64_t{task.page_index});
+    if (Status s = update->run(); !s) return s;
+    auto start = db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'");
+    if (!start) return start.take_error();
+    start->bind(1, request.now_ms).bind(2, task.job_id);
+    return start->run();
+  }
+
+  // Marks a leased page done with `result_json` and advances its job,
+  // completing the job with its last page.
+  Status finish_page(sqlite::Database& db, const PageTask& task, std::string_view result_json,
+                     std::string_view engine, std::int64_t now_ms) {
+    auto update = db.prepare(
+        "UPDATE pages SET state = 'done', result = ?, engine = ?, lease_token = '', lease_expires_at = 0 "
+        "WHERE job_id = ? AND page_index = ? AND state = 'leased' AND lease_token = ?");
+    if (!update) return update.take_error();
+    update->bind(1, result_json).bind(2, engine).bind(3, task.job_id);
+    update->bind(4, std::int64_t{task.page_index}).bind(5, task.lease_token);
+    if (Status s = update->run(); !s) return s;
+    if (db.changes() == 0) return lost_lease(task);
+
+    auto advance = db.prepare(
+        "UPDATE jobs SET pages_done = pages_done + 1, "
+        "  status = CASE WHEN pages_done + 1 >= total_pages THEN 'completed' ELSE status END, "
+        "  completed_at = CASE WHEN pages_done + 1 >= total_pages THEN ?1 ELSE completed_at END, "
+        "  expires_at = CASE WHEN pages_done + 1 >= total_pages THEN ?2 ELSE expires_at END "
+        "WHERE id = ?3 AND status IN ('pending', 'running')");
+    if (!advance) return advance.take_error();
+    advance->bind(1, now_ms).bind(2, expiry_after(now_ms)).bind(3, task.job_id);
+    return advance->run();
+  }
+
+  ConnectionPool pool_;
+  StoreOptions options_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<JobStore>> open_sqlite_job_store(const std::string& path, StoreOptions options) {
+  auto store = std::make_unique<SqliteJobStore>(path, options);
+  if (Status s = store->migrate(); !s) {
+    return Error::unavailable("Cannot open the job store at " + path + ": " + s.error().message);
+  }
+  return std::unique_ptr<JobStore>(std::move(store));
+}
+
+}  // namespace visor::jobs
