@@ -1,0 +1,479 @@
+// Every MuPDF call lives in this file. MuPDF reports errors by longjmp, so
+// each fz_try sits in `guarded()`, whose body only calls MuPDF and stores
+// plain pointers into variables of its caller: no C++ object with a
+// destructor is created inside it and no exception crosses it. Whatever the
+// body created is handed to an owner right after guarded() returns, failed
+// or not, and failures come out as Error values.
+
+#include "pdf/document.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+extern "C" {
+#include <mupdf/fitz.h>
+#include <mupdf/pdf.h>
+}
+
+namespace visor::pdf {
+namespace {
+
+// The largest page image we agree to allocate: 200 megapixels is a Letter
+// page at about 1,600 DPI and 600 MB of RGB.
+constexpr double kMaxPixels = 200e6;
+
+// How far into the file the "%PDF-" header may start (as Acrobat allows).
+constexpr std::size_t kHeaderSearchBytes = 1024;
+
+constexpr char kDamaged[] = "The PDF is damaged and cannot be read";
+
+template <class T, void (*Drop)(fz_context*, T*)>
+struct Dropper {
+  fz_context* ctx;
+  void operator()(T* p) const { Drop(ctx, p); }
+};
+template <class T, void (*Drop)(fz_context*, T*)>
+using Owned = std::unique_ptr<T, Dropper<T, Drop>>;
+
+using OwnedDocument = Owned<fz_document, fz_drop_document>;
+using OwnedPage = Owned<fz_page, fz_drop_page>;
+using OwnedPixmap = Owned<fz_pixmap, fz_drop_pixmap>;
+using OwnedBuffer = Owned<fz_buffer, fz_drop_buffer>;
+using OwnedStream = Owned<fz_stream, fz_drop_stream>;
+using OwnedDevice = Owned<fz_device, fz_drop_device>;
+using OwnedFont = Owned<fz_font, fz_drop_font>;
+using OwnedPath = Owned<fz_path, fz_drop_path>;
+using OwnedStroke = Owned<fz_stroke_state, fz_drop_stroke_state>;
+using OwnedText = Owned<fz_text, fz_drop_text>;
+
+template <class Owner, class T>
+Owner own(fz_context* ctx, T* raw) {
+  return Owner(raw, {ctx});
+}
+
+// Runs `body` under fz_try and returns Error::bad_input("<failure>: <MuPDF
+// message>") if MuPDF throws. REQUIRES: body only calls MuPDF functions and
+// assigns to variables of the caller; it never throws.
+// Not inlined so that the caller's variables the body writes live in memory
+// of another frame than the one setjmp saves, and keep their values after a
+// longjmp.
+template <class Body>
+[[gnu::noinline]] Status guarded(fz_context* ctx, const char* failure, Body&& body) {
+  bool failed = false;
+  fz_try(ctx) { body(); }
+  fz_catch(ctx) { failed = true; }
+  if (!failed) return {};
+  return Error::bad_input(std::string(failure) + ": " + fz_caught_message(ctx));
+}
+
+void ignore_message(void*, const char*) {}
+
+bool has_pdf_header(const std::string& bytes) {
+  const std::string_view head(bytes.data(), std::min(bytes.size(), kHeaderSearchBytes));
+  return head.find("%PDF-") != std::string_view::npos;
+}
+
+bool valid_channels(int channels) { return channels == 1 || channels == 3; }
+
+fz_colorspace* colorspace_for(fz_context* ctx, int channels) {
+  return channels == 1 ? fz_device_gray(ctx) : fz_device_rgb(ctx);
+}
+
+Status check_image(const util::Image& image) {
+  if (!valid_channels(image.channels)) return Error::internal("Images must have 1 or 3 channels");
+  const auto expected = static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) *
+                        static_cast<std::size_t>(image.channels);
+  if (image.width <= 0 || image.height <= 0 || image.pixels.size() != expected) {
+    return Error::internal("The image is empty or its pixel buffer does not match its size");
+  }
+  return {};
+}
+
+// Copies the pixmap row by row: its stride may include padding.
+util::Image copy_pixels(fz_context* ctx, fz_pixmap* pixmap) {
+  util::Image image;
+  image.width = fz_pixmap_width(ctx, pixmap);
+  image.height = fz_pixmap_height(ctx, pixmap);
+  image.channels = fz_pixmap_components(ctx, pixmap);
+  const std::size_t row_bytes = static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.channels);
+  const auto stride = static_cast<std::size_t>(fz_pixmap_stride(ctx, pixmap));
+  const unsigned char* samples = fz_pixmap_samples(ctx, pixmap);
+  image.pixels.resize(row_bytes * static_cast<std::size_t>(image.height));
+  for (int y = 0; y < image.height; ++y) {
+    std::memcpy(image.row(y), samples + stride * static_cast<std::size_t>(y), row_bytes);
+  }
+  return image;
+}
+
+// Whether page `index` can be found in the page tree.
+bool page_exists(fz_context* ctx, pdf_document* pdf, int index) {
+  pdf_obj* page = nullptr;
+  return guarded(ctx, "", [&] { page = pdf_lookup_page_obj(ctx, pdf, index); }).ok() && page != nullptr;
+}
+
+// The number of pages really in the tree. MuPDF trusts /Count, which broken
+// or hostile files get wrong, so when the last claimed page is missing we
+// binary-search the largest index that resolves.
+int real_page_count(fz_context* ctx, fz_document* document, int claimed) {
+  pdf_document* pdf = pdf_specifics(ctx, document);
+  if (pdf == nullptr || claimed <= 0 || page_exists(ctx, pdf, claimed - 1)) return claimed;
+  int found = 0;            // pages 0..found-1 exist
+  int missing = claimed - 1;  // page `missing` does not
+  while (missing - found > 0) {
+    const int probe = found + (missing - found) / 2;
+    if (page_exists(ctx, pdf, probe)) {
+      found = probe + 1;
+    } else {
+      missing = probe;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+struct Context::Impl {
+  fz_context* ctx = nullptr;
+};
+
+Context::Context() : impl_(std::make_unique<Impl>()) {
+  impl_->ctx = fz_new_context(nullptr, nullptr, FZ_STORE_DEFAULT);
+  if (impl_->ctx == nullptr) throw std::runtime_error("MuPDF could not create a context (out of memory)");
+  // Hostile files can make MuPDF print millions of warnings to stderr.
+  fz_set_warning_callback(impl_->ctx, ignore_message, nullptr);
+  fz_set_error_callback(impl_->ctx, ignore_message, nullptr);
+  if (Status s = guarded(impl_->ctx, "MuPDF cannot register its document handlers",
+                         [&] { fz_register_document_handlers(impl_->ctx); });
+      !s) {
+    fz_drop_context(impl_->ctx);
+    throw std::runtime_error(s.error().message);
+  }
+}
+
+Context::~Context() { fz_drop_context(impl_->ctx); }
+
+struct Document::Impl {
+  std::shared_ptr<const std::string> bytes;  // declared first: outlives the document reading it
+  fz_context* ctx = nullptr;
+  OwnedDocument document{nullptr, {nullptr}};
+  int page_count = 0;
+
+  Result<OwnedPage> load_page(int page_index) {
+    if (page_index < 0 || page_index >= page_count) {
+      return Error::invalid_request("Page " + std::to_string(page_index + 1) + " does not exist; the document has " +
+                                    std::to_string(page_count) + " pages");
+    }
+    fz_page* page = nullptr;
+    const Status s = guarded(ctx, "The page cannot be read", [&] { page = fz_load_page(ctx, document.get(), page_index); });
+    OwnedPage owner = own<OwnedPage>(ctx, page);
+    if (!s) return s.error();
+    return owner;
+  }
+
+  Result<fz_rect> bounds(fz_page* page) {
+    fz_rect rect{};
+    if (Status s = guarded(ctx, "The page size cannot be read", [&] { rect = fz_bound_page(ctx, page); }); !s) {
+      return s.take_error();
+    }
+    return rect;
+  }
+
+  // Opens `bytes` as a PDF into `document`.
+  Status open_pdf() {
+    fz_stream* stream = nullptr;
+    fz_document* raw = nullptr;
+    const Status s = guarded(ctx, kDamaged, [&] {
+      stream = fz_open_memory(ctx, reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
+      raw = fz_open_document_with_stream(ctx, "application/pdf", stream);
+    });
+    const OwnedStream stream_owner = own<OwnedStream>(ctx, stream);  // the document holds its own reference
+    document = own<OwnedDocument>(ctx, raw);
+    return s;
+  }
+
+  // Files with only an owner password open with the empty user password.
+  Status unlock() {
+    int needs_password = 0;
+    int authenticated = 0;
+    fz_document* doc = document.get();
+    if (Status s = guarded(ctx, kDamaged, [&] {
+          needs_password = fz_needs_password(ctx, doc);
+          if (needs_password) authenticated = fz_authenticate_password(ctx, doc, "");
+        });
+        !s) {
+      return s;
+    }
+    if (needs_password && !authenticated) {
+      return Error::bad_input("The PDF is encrypted and needs a password; remove the password and upload it again");
+    }
+    return {};
+  }
+
+  Status count_pages() {
+    int claimed = 0;
+    fz_document* doc = document.get();
+    if (Status s = guarded(ctx, kDamaged, [&] { claimed = fz_count_pages(ctx, doc); }); !s) return s;
+    page_count = real_page_count(ctx, doc, claimed);
+    if (page_count <= 0) return Error::bad_input("The PDF has no pages");
+    return {};
+  }
+};
+
+Document::Document(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Document::Document(Document&&) noexcept = default;
+Document& Document::operator=(Document&&) noexcept = default;
+Document::~Document() = default;
+
+Result<Document> Document::open(Context& context, std::shared_ptr<const std::string> bytes) {
+  if (!bytes || bytes->empty()) return Error::bad_input("The file is empty");
+  if (!has_pdf_header(*bytes)) return Error::bad_input("The file is not a PDF document");
+
+  auto impl = std::make_unique<Impl>();
+  impl->bytes = std::move(bytes);
+  impl->ctx = context.impl().ctx;
+  for (Status (Impl::*step)() : {&Impl::open_pdf, &Impl::unlock, &Impl::count_pages}) {
+    if (Status s = (impl.get()->*step)(); !s) return s.take_error();
+  }
+  return Document(std::move(impl));
+}
+
+int Document::page_count() const { return impl_->page_count; }
+
+Result<PageSize> Document::page_size(int page_index) {
+  auto page = impl_->load_page(page_index);
+  if (!page) return page.take_error();
+  auto bounds = impl_->bounds(page->get());
+  if (!bounds) return bounds.take_error();
+  return PageSize{bounds->x1 - bounds->x0, bounds->y1 - bounds->y0};
+}
+
+Result<util::Image> Document::render(int page_index, int dpi, int channels) {
+  if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
+  if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
+  fz_context* ctx = impl_->ctx;
+  auto page = impl_->load_page(page_index);
+  if (!page) return page.take_error();
+  auto bounds = impl_->bounds(page->get());
+  if (!bounds) return bounds.take_error();
+
+  // fz_bound_page already applies /Rotate, and so does rendering.
+  const float scale = static_cast<float>(dpi) / 72.0f;
+  const double pixels = std::fabs((bounds->x1 - bounds->x0) * scale) * std::fabs((bounds->y1 - bounds->y0) * scale);
+  if (!(pixels <= kMaxPixels)) {
+    return Error::too_large("Page " + std::to_string(page_index + 1) + " is too large to render at " +
+                            std::to_string(dpi) + " DPI (" + std::to_string(static_cast<long long>(pixels / 1e6)) +
+                            " megapixels; the limit is " + std::to_string(static_cast<int>(kMaxPixels / 1e6)) + ")");
+  }
+
+  fz_pixmap* pixmap = nullptr;
+  fz_page* raw_page = page->get();
+  const Status s = guarded(ctx, "The page cannot be rendered", [&] {
+    pixmap = fz_new_pixmap_from_page(ctx, raw_page, fz_scale(scale, scale), colorspace_for(ctx, channels), 0);
+  });
+  const OwnedPixmap owner = own<OwnedPixmap>(ctx, pixmap);
+  if (!s) return s.error();
+  return copy_pixels(ctx, pixmap);
+}
+
+namespace {
+
+// A pixmap over `pixels`, a copy of `image`'s. REQUIRES: `pixels` outlives it.
+Result<OwnedPixmap> wrap_pixels(fz_context* ctx, const util::Image& image, std::vector<unsigned char>& pixels) {
+  if (Status s = check_image(image); !s) return s.take_error();
+  pixels.assign(image.pixels.begin(), image.pixels.end());
+  fz_pixmap* pixmap = nullptr;
+  const Status s = guarded(ctx, "The image cannot be prepared", [&] {
+    pixmap = fz_new_pixmap_with_data(ctx, colorspace_for(ctx, image.channels), image.width, image.height, nullptr, 0,
+                                     image.width * image.channels, pixels.data());
+  });
+  OwnedPixmap owner = own<OwnedPixmap>(ctx, pixmap);
+  if (!s) return s.error();
+  return owner;
+}
+
+Result<std::string> png_bytes(fz_context* ctx, fz_pixmap* pixmap) {
+  fz_buffer* buffer = nullptr;
+  const Status s = guarded(ctx, "The image cannot be encoded as PNG",
+                           [&] { buffer = fz_new_buffer_from_pixmap_as_png(ctx, pixmap, fz_default_color_params); });
+  const OwnedBuffer owner = own<OwnedBuffer>(ctx, buffer);
+  if (!s) return s.error();
+  unsigned char* data = nullptr;
+  const std::size_t size = fz_buffer_storage(ctx, buffer, &data);
+  return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+struct Colour {
+  float rgb[3];
+};
+
+Colour colour_of(unsigned rgb) {
+  return {{static_cast<float>((rgb >> 16) & 0xFF) / 255.0f, static_cast<float>((rgb >> 8) & 0xFF) / 255.0f,
+           static_cast<float>(rgb & 0xFF) / 255.0f}};
+}
+
+// Black text on light tags, white on dark ones (ITU-R BT.601 luma).
+Colour text_colour_on(const Colour& tag) {
+  const float luma = 0.299f * tag.rgb[0] + 0.587f * tag.rgb[1] + 0.114f * tag.rgb[2];
+  return luma > 0.55f ? Colour{{0, 0, 0}} : Colour{{1, 1, 1}};
+}
+
+// Draws on one pixmap with a device in pixel coordinates; each method is
+// one guarded MuPDF call sequence.
+class Painter {
+ public:
+  Painter(fz_context* ctx, int width, int height) : ctx_(ctx), width_(width), height_(height) {}
+
+  Status open(fz_pixmap* pixmap) {
+    fz_device* device = nullptr;
+    fz_font* font = nullptr;
+    const Status s = guarded(ctx_, "The annotations cannot be drawn", [&] {
+      device = fz_new_draw_device(ctx_, fz_identity, pixmap);
+      font = fz_new_base14_font(ctx_, "Helvetica-Bold");
+    });
+    device_ = own<OwnedDevice>(ctx_, device);
+    font_ = own<OwnedFont>(ctx_, font);
+    return s;
+  }
+
+  Status close() {
+    fz_device* device = device_.get();
+    return guarded(ctx_, "The annotations cannot be drawn", [&] { fz_close_device(ctx_, device); });
+  }
+
+  Status draw(const Annotation& a, int line_width) {
+    const Colour colour = colour_of(a.rgb);
+    const auto lw = static_cast<float>(std::max(1, line_width));
+    const fz_rect box = box_of(a);
+    // Stroked on the middle of a band of `lw` pixels just outside the box,
+    // so the outline hides none of its content.
+    const fz_rect outline{box.x0 - lw / 2, box.y0 - lw / 2, box.x1 + lw / 2, box.y1 + lw / 2};
+    if (Status s = stroke_rect(outline, lw, colour); !s) return s;
+    if (a.label.empty()) return {};
+    return draw_label(a.label, fz_rect{box.x0 - lw, box.y0 - lw, box.x1 + lw, box.y1 + lw}, colour);
+  }
+
+ private:
+  static fz_rect box_of(const Annotation& a) {
+    return {static_cast<float>(std::min(a.x1, a.x2)), static_cast<float>(std::min(a.y1, a.y2)),
+            static_cast<float>(std::max(a.x1, a.x2)), static_cast<float>(std::max(a.y1, a.y2))};
+  }
+
+  // Label text height in pixels: small, but readable on a 200 DPI page.
+  float label_size() const { return std::max(12.0f, std::round(static_cast<float>(height_) * 0.009f)); }
+
+  Status stroke_rect(fz_rect r, float width, const Colour& colour) {
+    fz_path* path = nullptr;
+    fz_stroke_state* stroke = nullptr;
+    fz_device* device = device_.get();
+    const Status s = guarded(ctx_, "The annotations cannot be drawn", [&] {
+      path = fz_new_path(ctx_);
+      fz_rectto(ctx_, path, r.x0, r.y0, r.x1, r.y1);
+      stroke = fz_new_stroke_state(ctx_);
+      stroke->linewidth = width;
+      fz_stroke_path(ctx_, device, path, stroke, fz_identity, fz_device_rgb(ctx_), colour.rgb, 1.0f,
+                     fz_default_color_params);
+    });
+    const OwnedPath path_owner = own<OwnedPath>(ctx_, path);
+    const OwnedStroke stroke_owner = own<OwnedStroke>(ctx_, stroke);
+    return s;
+  }
+
+  Status fill_rect(fz_rect r, const Colour& colour) {
+    fz_path* path = nullptr;
+    fz_device* device = device_.get();
+    const Status s = guarded(ctx_, "The annotations cannot be drawn", [&] {
+      path = fz_new_path(ctx_);
+      fz_rectto(ctx_, path, r.x0, r.y0, r.x1, r.y1);
+      fz_fill_path(ctx_, device, path, 0, fz_identity, fz_device_rgb(ctx_), colour.rgb, 1.0f, fz_default_color_params);
+    });
+    const OwnedPath owner = own<OwnedPath>(ctx_, path);
+    return s;
+  }
+
+  Result<float> text_width(const std::string& label, float size) {
+    fz_matrix end{};
+    fz_font* font = font_.get();
+    if (Status s = guarded(ctx_, "The annotations cannot be drawn", [&] {
+          end = fz_measure_string(ctx_, font, fz_scale(size, size), label.c_str(), 0, 0, FZ_BIDI_LTR, FZ_LANG_UNSET);
+        });
+        !s) {
+      return s.take_error();
+    }
+    return end.e;
+  }
+
+  Status fill_text(const std::string& label, float size, float x, float baseline, const Colour& colour) {
+    fz_text* text = nullptr;
+    fz_font* font = font_.get();
+    fz_device* device = device_.get();
+    // The device's y axis points down, so flip the glyphs upright.
+    const fz_matrix trm = fz_make_matrix(size, 0, 0, -size, x, baseline);
+    const Status s = guarded(ctx_, "The annotations cannot be drawn", [&] {
+      text = fz_new_text(ctx_);
+      fz_show_string(ctx_, text, font, trm, label.c_str(), 0, 0, FZ_BIDI_LTR, FZ_LANG_UNSET);
+      fz_fill_text(ctx_, device, text, fz_identity, fz_device_rgb(ctx_), colour.rgb, 1.0f, fz_default_color_params);
+    });
+    const OwnedText owner = own<OwnedText>(ctx_, text);
+    return s;
+  }
+
+  // A filled tag holding the label, on top of `outer` (the box with its
+  // outline) when there is room above it, else inside its top edge; always
+  // shifted to stay inside the image.
+  Status draw_label(const std::string& label, fz_rect outer, const Colour& colour) {
+    const float size = label_size();
+    auto width = text_width(label, size);
+    if (!width) return width.take_error();
+    const float padding = std::round(size * 0.25f);
+    const float tag_width = *width + 2 * padding;
+    const float tag_height = std::round(size * 1.2f) + padding;
+    const auto image_width = static_cast<float>(width_);
+    const auto image_height = static_cast<float>(height_);
+
+    float top = outer.y0 - tag_height >= 0 ? outer.y0 - tag_height : outer.y0;
+    top = std::max(0.0f, std::min(top, image_height - tag_height));
+    const float left = std::max(0.0f, std::min(outer.x0, image_width - tag_width));
+
+    if (Status s = fill_rect({left, top, left + tag_width, top + tag_height}, colour); !s) return s;
+    const float baseline = top + padding / 2 + size * 0.95f;
+    return fill_text(label, size, left + padding, baseline, text_colour_on(colour));
+  }
+
+  fz_context* ctx_;
+  int width_;
+  int height_;
+  OwnedDevice device_{nullptr, {nullptr}};
+  OwnedFont font_{nullptr, {nullptr}};
+};
+
+}  // namespace
+
+Result<std::string> draw_annotations_png(Context& context, const util::Image& page,
+                                         const std::vector<Annotation>& annotations, int line_width) {
+  if (page.channels != 3) return Error::internal("Annotations are drawn on RGB images only");
+  fz_context* ctx = context.impl().ctx;
+  std::vector<unsigned char> pixels;
+  auto pixmap = wrap_pixels(ctx, page, pixels);
+  if (!pixmap) return pixmap.take_error();
+  {
+    Painter painter(ctx, page.width, page.height);
+    if (Status s = painter.open(pixmap->get()); !s) return s.take_error();
+    for (const Annotation& annotation : annotations) {
+      if (Status s = painter.draw(annotation, line_width); !s) return s.take_error();
+    }
+    if (Status s = painter.close(); !s) return s.take_error();
+  }
+  return png_bytes(ctx, pixmap->get());
+}
+
+Result<std::string> encode_png(Context& context, const util::Image& image) {
+  fz_context* ctx = context.impl().ctx;
+  std::vector<unsigned char> pixels;
+  auto pixmap = wrap_pixels(ctx, image, pixels);
+  if (!pixmap) return pixmap.take_error();
+  return png_bytes(ctx, pixmap->get());
+}
+
+}  // namespace visor::pdf

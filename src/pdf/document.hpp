@@ -1,0 +1,80 @@
+#pragma once
+// The only door to MuPDF. Every fz_try lives in document.cpp; callers see
+// Result values and RAII owners, never fz_context or a longjmp.
+//
+// Thread safety: a Context and everything opened through it belong to one
+// thread at a time. Give each worker thread its own Context.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/image.hpp"
+#include "util/result.hpp"
+
+namespace visor::pdf {
+
+class Context {
+ public:
+  Context();  // throws std::runtime_error when MuPDF cannot allocate a context
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct PageSize {
+  double width_pt = 0;   // after /Rotate, as the page is displayed
+  double height_pt = 0;
+};
+
+// An opened document. Keeps its own copy of the bytes alive.
+// REQUIRES: the Context outlives the Document.
+class Document {
+ public:
+  // Opens a document from memory. Errors (Kind::bad_input) say in words a
+  // person understands why: empty file, not a PDF, encrypted (password
+  // required), damaged beyond repair, no pages.
+  static Result<Document> open(Context& context, std::shared_ptr<const std::string> bytes);
+
+  Document(Document&&) noexcept;
+  Document& operator=(Document&&) noexcept;
+  ~Document();
+
+  int page_count() const;
+  Result<PageSize> page_size(int page_index);
+
+  // Renders one page at `dpi` (72 DPI == 1 px per point), grayscale
+  // (channels 1) or RGB (channels 3), white background, no alpha.
+  // Kind::bad_input when the page cannot be rendered.
+  Result<util::Image> render(int page_index, int dpi, int channels);
+
+ private:
+  struct Impl;
+  explicit Document(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A labelled rectangle to draw on an annotated page.
+struct Annotation {
+  int x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // pixels of the rendered image
+  std::string label;                   // drawn on a filled tag above the box
+  unsigned rgb = 0xFFFFFF;             // 0xRRGGBB
+};
+
+// Draws each annotation on a copy of `page` (channels 3) with an outline of
+// `line_width` pixels and its label in the same colour, and encodes the result
+// as PNG bytes.
+Result<std::string> draw_annotations_png(Context& context, const util::Image& page,
+                                         const std::vector<Annotation>& annotations, int line_width);
+
+// Encodes an image (channels 1 or 3) as PNG bytes.
+Result<std::string> encode_png(Context& context, const util::Image& image);
+
+}  // namespace visor::pdf
