@@ -1,0 +1,188 @@
+#pragma once
+// The layout heuristics of the embedded engine, as pure functions over plain
+// structs. The Tesseract walker (tesseract_engine.cpp) fills a PageScan; these
+// rules turn it into a PageLayout. Nothing here knows about Tesseract, so each
+// rule is testable on hand-made input.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ocr/layout.hpp"
+
+namespace visor::ocr::rules {
+
+// --- What the engine saw --------------------------------------------------
+
+struct Word {
+  Box box;
+  std::string text;  // UTF-8, no surrounding whitespace
+};
+
+struct Line {
+  Box box;
+  // Font-size proxy in pixels (ascender top to descender bottom, as
+  // Tesseract's RowAttributes reports it); 0 when unknown, then the box
+  // height stands in.
+  float row_height = 0;
+  std::vector<Word> words;  // left to right
+};
+
+struct Paragraph {
+  Box box;
+  std::vector<Line> lines;  // top to bottom
+  bool is_list_item = false;  // the engine's own list detection
+};
+
+// rule: a horizontal or vertical separator line; rules frame pictures and
+// tables.
+enum class BlockKind { text, table, picture, formula, rule, ignored };
+
+struct Block {
+  BlockKind kind = BlockKind::text;
+  Box box;
+  std::vector<Paragraph> paragraphs;  // empty for pictures
+};
+
+struct PageScan {
+  int width = 0;
+  int height = 0;
+  std::vector<Block> blocks;  // the engine's reading order
+};
+
+// --- Text assembly --------------------------------------------------------
+
+// The words of a line joined by single spaces.
+std::string line_text(const Line& line);
+
+// Lines joined by spaces. A line ending in "letter-" followed by a line that
+// starts with a lowercase letter is de-hyphenated ("exam-", "ple" ->
+// "example"); other hyphens at a line end are kept and joined without a space
+// ("Jean-", "Paul" -> "Jean-Paul").
+std::string join_lines(const std::vector<std::string>& lines);
+
+// The smallest box holding both (an empty box, all zeros, holds nothing).
+Box unite(const Box& a, const Box& b);
+
+// --- Sizes ----------------------------------------------------------------
+
+float line_height(const Line& line);
+
+// The median line height of the paragraph; 0 for no lines.
+float paragraph_line_height(const Paragraph& paragraph);
+
+// The median line height over every line of the page's text blocks: the
+// body text size the other size rules compare against. 0 when there is no text.
+float median_body_line_height(const PageScan& scan);
+
+// --- Page margins ---------------------------------------------------------
+
+// Fraction of the page height that counts as the header or footer zone.
+inline constexpr double kMarginZone = 0.07;
+
+bool in_header_zone(const Box& box, int page_height);
+bool in_footer_zone(const Box& box, int page_height);
+
+// Page-header / Page-footer when the paragraph lies wholly in a margin zone
+// and has at most 2 lines; nullptr otherwise.
+const char* margin_category(const Paragraph& paragraph, int page_height);
+
+// --- Headings -------------------------------------------------------------
+
+// The page's title: among paragraphs of text blocks outside the margin zones
+// whose top lies in the upper third of the page, have at most 3 lines and a
+// line height at least 1.6x the body height, the one with the tallest lines.
+// nullptr when none qualifies. The pointer points into `scan`.
+const Paragraph* find_title(const PageScan& scan, float body_height);
+
+// A heading by size: at most 2 lines, not ending in sentence punctuation,
+// line height at least 1.2x the body height.
+bool is_header_by_size(const Paragraph& paragraph, std::string_view text, float body_height);
+
+// "2.1 Methods", "3 Results", "1. Introduction": one line, a section number,
+// then a capitalised short phrase (at most 10 words) without final
+// punctuation.
+bool is_numbered_heading(std::string_view text);
+
+// --- Lists ----------------------------------------------------------------
+
+struct ListMarker {
+  enum class Kind { bullet, enumerator };
+  Kind kind;
+  std::size_t length;  // bytes of the marker and the whitespace after it
+};
+
+// A bullet (•, -, *, ·, ▪, ◦, ●, ■, –) or an enumerator ("1.", "2)", "a)",
+// "(iv)", "iv.") at the start of `text`, followed by whitespace and more
+// text; nullopt otherwise.
+std::optional<ListMarker> find_list_marker(std::string_view text);
+
+// The item text: a bullet and its whitespace removed, an enumerator kept.
+std::string strip_bullet(std::string_view text);
+
+// Splits a paragraph's lines into items: a new item starts at every line
+// that begins with a list marker; lines before the first marker form the
+// first group. Returns index ranges [first, last) into `lines`.
+struct LineRange {
+  std::size_t first;
+  std::size_t last;
+};
+std::vector<LineRange> split_list_items(const std::vector<Line>& lines);
+
+// --- Captions and footnotes -----------------------------------------------
+
+// "Figure 3", "Fig. 3", "Table 2", "FIGURE 1": a caption label at the start.
+bool starts_like_caption(std::string_view text);
+
+// True when `a` and `b` overlap horizontally and the vertical gap between
+// them is at most `max_gap` pixels.
+bool is_adjacent(const Box& a, const Box& b, int max_gap);
+
+// A footnote: starts below 75% of the page height, at most 4 lines, smaller
+// than body text (<= 0.85x), and starts with a note mark (digits, *, †).
+bool is_footnote(const Paragraph& paragraph, std::string_view text, int page_height,
+                 float body_height);
+
+// --- Pictures -------------------------------------------------------------
+
+// A "line" that is graphics read as text (chart bars read as "l a."): its box
+// is over 2.5x the body height and over 1.8x its own row height, which a
+// genuine large heading never is.
+bool is_graphic_line(const Line& line, float body_height);
+
+// Moves graphic lines out of their paragraphs into picture blocks placed
+// right after their block, and refits the paragraph boxes.
+PageScan separate_graphic_lines(PageScan scan, float body_height);
+
+// Too small for a picture: under 2x the body height in either dimension
+// (Tesseract sometimes classifies one glyph of a large title as an image).
+bool is_speck(const Box& box, float body_height);
+
+// Groups of separator rules whose boxes touch within `tolerance` pixels;
+// each group is a list of indices into `rules`.
+std::vector<std::vector<std::size_t>> group_rules(const std::vector<Box>& rules, int tolerance);
+
+// A frame of rules (the union of a group of at least 2) drawn around a figure:
+// at least 3x the body height in both dimensions, and no text line centred
+// inside it.
+bool is_picture_frame(const Box& frame, const std::vector<Box>& text_lines, float body_height);
+
+// --- Tables ---------------------------------------------------------------
+
+// Rows of cell texts from a table region's words: words are grouped into rows
+// by vertical overlap, and a row is cut into cells wherever the horizontal gap
+// between neighbouring words exceeds the row's height.
+std::vector<std::vector<std::string>> table_cells(const std::vector<Word>& words);
+
+// <table><tr><td>…</td></tr></table> with &, < and > escaped.
+std::string table_html(const std::vector<std::vector<std::string>>& cells);
+
+// --- The whole page -------------------------------------------------------
+
+// Applies every rule: categories, list splitting, captions, and reading order
+// (the engine's order, with page headers moved first and footers last).
+PageLayout build_layout(const PageScan& scan);
+
+}  // namespace visor::ocr::rules

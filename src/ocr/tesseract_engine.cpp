@@ -1,0 +1,220 @@
+// The embedded engine: Tesseract 5 finds blocks, paragraphs, lines and words;
+// layout_rules.cpp decides the categories. Tesseract types stay in this file.
+
+#include <cctype>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include <omp.h>
+#include <tesseract/baseapi.h>
+#include <tesseract/publictypes.h>
+#include <tesseract/resultiterator.h>
+
+#include "ocr/engine.hpp"
+#include "ocr/layout.hpp"
+#include "ocr/layout_rules.hpp"
+
+namespace visor::ocr {
+namespace {
+
+using tesseract::PageIteratorLevel;
+
+struct api_deleter {
+  void operator()(tesseract::TessBaseAPI* api) const {
+    api->End();
+    delete api;
+  }
+};
+using api_ptr = std::unique_ptr<tesseract::TessBaseAPI, api_deleter>;
+
+// Text that Tesseract allocated with new[]; the caller owns it.
+using tess_text = std::unique_ptr<char[]>;
+
+std::string trimmed(const char* text) {
+  std::string_view view = text ? text : "";
+  while (!view.empty() && std::isspace(static_cast<unsigned char>(view.front()))) view.remove_prefix(1);
+  while (!view.empty() && std::isspace(static_cast<unsigned char>(view.back()))) view.remove_suffix(1);
+  return std::string(view);
+}
+
+// --- Reading Tesseract's result into a PageScan ---------------------------
+
+Box bounding_box(const tesseract::ResultIterator& it, PageIteratorLevel level) {
+  Box box;
+  if (!it.BoundingBox(level, &box.x1, &box.y1, &box.x2, &box.y2)) return {};
+  return box;
+}
+
+rules::BlockKind block_kind(tesseract::PolyBlockType type) {
+  if (PTIsImageType(type)) return rules::BlockKind::picture;
+  if (PTIsLineType(type)) return rules::BlockKind::rule;
+  if (type == tesseract::PT_NOISE) return rules::BlockKind::ignored;
+  if (type == tesseract::PT_TABLE) return rules::BlockKind::table;
+  if (type == tesseract::PT_EQUATION) return rules::BlockKind::formula;
+  return rules::BlockKind::text;
+}
+
+rules::Block read_block(const tesseract::ResultIterator& it) {
+  rules::Block block;
+  block.kind = block_kind(it.BlockType());
+  block.box = bounding_box(it, tesseract::RIL_BLOCK);
+  return block;
+}
+
+rules::Paragraph read_paragraph(const tesseract::ResultIterator& it) {
+  rules::Paragraph paragraph;
+  paragraph.box = bounding_box(it, tesseract::RIL_PARA);
+  tesseract::ParagraphJustification justification{};
+  bool is_crown = false;
+  int first_line_indent = 0;
+  it.ParagraphInfo(&justification, &paragraph.is_list_item, &is_crown, &first_line_indent);
+  return paragraph;
+}
+
+rules::Line read_line(const tesseract::ResultIterator& it) {
+  rules::Line line;
+  line.box = bounding_box(it, tesseract::RIL_TEXTLINE);
+  float descenders = 0;
+  float ascenders = 0;
+  it.RowAttributes(&line.row_height, &descenders, &ascenders);
+  return line;
+}
+
+rules::Word read_word(const tesseract::ResultIterator& it) {
+  const tess_text text(it.GetUTF8Text(tesseract::RIL_WORD));
+  return {bounding_box(it, tesseract::RIL_WORD), trimmed(text.get())};
+}
+
+// Appends the word at `it` to the scan, opening the block, paragraph and line
+// it begins. Pictures and rules carry no words and are skipped whole.
+// Returns whether the iterator moved on to another element.
+bool read_step(tesseract::ResultIterator& it, rules::PageScan& scan) {
+  if (it.IsAtBeginningOf(tesseract::RIL_BLOCK) || scan.blocks.empty()) scan.blocks.push_back(read_block(it));
+  rules::Block& block = scan.blocks.back();
+  if (block.kind == rules::BlockKind::picture || block.kind == rules::BlockKind::rule ||
+      block.kind == rules::BlockKind::ignored || it.Empty(tesseract::RIL_WORD)) {
+    return it.Next(tesseract::RIL_BLOCK);
+  }
+  if (it.IsAtBeginningOf(tesseract::RIL_PARA) || block.paragraphs.empty()) {
+    block.paragraphs.push_back(read_paragraph(it));
+  }
+  rules::Paragraph& paragraph = block.paragraphs.back();
+  if (it.IsAtBeginningOf(tesseract::RIL_TEXTLINE) || paragraph.lines.empty()) {
+    paragraph.lines.push_back(read_line(it));
+  }
+  if (rules::Word word = read_word(it); !word.text.empty()) paragraph.lines.back().words.push_back(std::move(word));
+  return it.Next(tesseract::RIL_WORD);
+}
+
+// Lines without words (Tesseract reads some noise as empty lines) and the
+// paragraphs they leave empty carry nothing for the rules; pictures and
+// rules carry no text at all.
+void drop_empty(rules::PageScan& scan) {
+  for (rules::Block& block : scan.blocks) {
+    for (rules::Paragraph& paragraph : block.paragraphs) {
+      std::erase_if(paragraph.lines, [](const rules::Line& line) { return line.words.empty(); });
+    }
+    std::erase_if(block.paragraphs, [](const rules::Paragraph& p) { return p.lines.empty(); });
+  }
+  std::erase_if(scan.blocks, [](const rules::Block& block) {
+    return block.paragraphs.empty() && block.kind != rules::BlockKind::picture &&
+           block.kind != rules::BlockKind::rule;
+  });
+}
+
+rules::PageScan read_page(tesseract::TessBaseAPI& api, int width, int height) {
+  rules::PageScan scan;
+  scan.width = width;
+  scan.height = height;
+  const std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
+  if (!it || it->Empty(tesseract::RIL_BLOCK)) return scan;
+  while (read_step(*it, scan)) {
+  }
+  drop_empty(scan);
+  return scan;
+}
+
+// --- The engine -----------------------------------------------------------
+
+Status check_page(const PageInput& page) {
+  const util::Image& image = page.image;
+  if (image.channels != 1) return Error::bad_input("tesseract engine needs a grayscale page image");
+  if (image.width <= 0 || image.height <= 0) return Error::bad_input("page image is empty");
+  if (image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height)) {
+    return Error::bad_input("page image size does not match its pixel buffer");
+  }
+  if (page.dpi <= 0) return Error::bad_input("page resolution must be positive");
+  return {};
+}
+
+class TesseractEngine final : public Engine {
+ public:
+  // Throws std::runtime_error when the English language data cannot be loaded.
+  TesseractEngine() : api_(new tesseract::TessBaseAPI) {
+    if (api_->Init(nullptr, "eng", tesseract::OEM_LSTM_ONLY) != 0) {
+      throw std::runtime_error("tesseract: cannot load the English language data (eng.traineddata)");
+    }
+    api_->SetPageSegMode(tesseract::PSM_AUTO);
+    api_->SetVariable("debug_file", "/dev/null");
+  }
+
+  std::string name() const override { return tesseract_engine_name(); }
+
+  Result<nlohmann::json> recognize(const PageInput& page, Model model) override {
+    if (Status valid = check_page(page); !valid) return valid.take_error();
+    try {
+      Result<PageLayout> layout = analyse(page);
+      api_->Clear();
+      if (!layout) return layout.take_error();
+      if (model == Model::dotsocr) return to_dotsocr_json(*layout);
+      return nlohmann::json(to_markdown(*layout));
+    } catch (const std::exception& e) {
+      api_->Clear();
+      return Error::internal(std::string("tesseract: ") + e.what());
+    }
+  }
+
+ private:
+  Result<PageLayout> analyse(const PageInput& page) {
+    const util::Image& image = page.image;
+    api_->SetImage(image.pixels.data(), image.width, image.height, 1, image.width);
+    api_->SetSourceResolution(page.dpi);
+    if (api_->Recognize(nullptr) != 0) return Error::internal("tesseract: recognition failed");
+    return rules::build_layout(read_page(*api_, image.width, image.height));
+  }
+
+  api_ptr api_;
+};
+
+// Tesseract's LSTM asks OpenMP for up to 10 threads per page; the server
+// already runs one engine per worker thread, so those threads only
+// oversubscribe the cores (measured: 7x slower on 2 cores). libgomp reads
+// OMP_THREAD_LIMIT once, when it is loaded at program start, so setting the
+// variable here reaches only child processes; limiting active parallel levels
+// to 0 is the runtime switch that makes every parallel region run on the
+// calling thread. An OMP_THREAD_LIMIT set by the operator is left alone.
+void limit_openmp_to_calling_thread() {
+  if (std::getenv("OMP_THREAD_LIMIT") != nullptr) return;
+  setenv("OMP_THREAD_LIMIT", "1", 0);
+  omp_set_max_active_levels(0);
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> make_tesseract_engine() {
+  // Workers create their engines concurrently; the environment is not
+  // thread-safe to write.
+  static std::once_flag openmp_limited;
+  std::call_once(openmp_limited, limit_openmp_to_calling_thread);
+  return std::make_unique<TesseractEngine>();
+}
+
+std::string tesseract_engine_name() {
+  return std::string("tesseract ") + tesseract::TessBaseAPI::Version();
+}
+
+}  // namespace visor::ocr

@@ -1,0 +1,332 @@
+// The layout heuristics on hand-made scans; no Tesseract involved.
+
+#include "ocr/layout_rules.hpp"
+
+#include <gtest/gtest.h>
+
+namespace visor::ocr::rules {
+namespace {
+
+constexpr int kPageWidth = 1000;
+constexpr int kPageHeight = 1400;
+constexpr int kBody = 20;  // body line height in these scans
+
+// One line of words at (x, y) whose words are spread by `gap` pixels.
+Line make_line(const std::string& text, int x, int y, int height = kBody, int gap = 8) {
+  Line line;
+  line.row_height = static_cast<float>(height);
+  int cursor = x;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const int width = static_cast<int>(end - start) * height / 2;
+    line.words.push_back({{cursor, y, cursor + width, y + height}, text.substr(start, end - start)});
+    cursor += width + gap;
+    start = end + 1;
+  }
+  line.box = {x, y, cursor - gap, y + height};
+  return line;
+}
+
+Paragraph make_paragraph(const std::vector<std::string>& lines, int x, int y, int height = kBody) {
+  Paragraph paragraph;
+  for (const std::string& text : lines) {
+    paragraph.lines.push_back(make_line(text, x, y, height));
+    paragraph.box = unite(paragraph.box, paragraph.lines.back().box);
+    y += height * 3 / 2;
+  }
+  return paragraph;
+}
+
+Block text_block(std::vector<Paragraph> paragraphs) {
+  Block block;
+  block.kind = BlockKind::text;
+  for (const Paragraph& p : paragraphs) block.box = unite(block.box, p.box);
+  block.paragraphs = std::move(paragraphs);
+  return block;
+}
+
+PageScan scan_of(std::vector<Block> blocks) {
+  return PageScan{kPageWidth, kPageHeight, std::move(blocks)};
+}
+
+std::vector<std::string> categories(const PageLayout& layout) {
+  std::vector<std::string> out;
+  for (const Element& e : layout.elements) out.push_back(e.category);
+  return out;
+}
+
+// A body paragraph of `n` lines so the page has a clear body height.
+Paragraph body(int y, int n = 6) {
+  return make_paragraph(std::vector<std::string>(n, "plain body text of ordinary size"), 100, y);
+}
+
+// --- Text assembly --------------------------------------------------------
+
+TEST(JoinLines, JoinsWithSpaces) {
+  EXPECT_EQ(join_lines({"one two", "three"}), "one two three");
+}
+
+TEST(JoinLines, DehyphenatesWordBrokenAcrossLines) {
+  EXPECT_EQ(join_lines({"an exam-", "ple here"}), "an example here");
+}
+
+TEST(JoinLines, KeepsHyphenBeforeCapitalOrNumber) {
+  EXPECT_EQ(join_lines({"Jean-", "Paul"}), "Jean-Paul");
+  EXPECT_EQ(join_lines({"pages 10-", "20"}), "pages 10-20");
+  EXPECT_EQ(join_lines({"a pause -", "then more"}), "a pause - then more");
+}
+
+TEST(LineText, JoinsWordsWithSingleSpaces) {
+  EXPECT_EQ(line_text(make_line("a b  c", 0, 0)), "a b c");
+}
+
+// --- Margins --------------------------------------------------------------
+
+TEST(MarginZone, ShortParagraphInTopSevenPercentIsPageHeader) {
+  const Paragraph header = make_paragraph({"Journal of Things"}, 100, 40);
+  EXPECT_STREQ(margin_category(header, kPageHeight), category::page_header);
+}
+
+TEST(MarginZone, ShortParagraphInBottomSevenPercentIsPageFooter) {
+  const Paragraph footer = make_paragraph({"12"}, 500, kPageHeight - 60);
+  EXPECT_STREQ(margin_category(footer, kPageHeight), category::page_footer);
+}
+
+TEST(MarginZone, ParagraphReachingBelowTheZoneIsNotAHeader) {
+  const Paragraph text = make_paragraph({"first"}, 100, 90);  // ends at 110 > 7% of 1400 = 98
+  EXPECT_EQ(margin_category(text, kPageHeight), nullptr);
+}
+
+TEST(MarginZone, LongParagraphInZoneIsNotAHeader) {
+  const Paragraph text = make_paragraph({"a", "b", "c"}, 100, 0, 10);
+  ASSERT_TRUE(in_header_zone(text.box, kPageHeight));
+  EXPECT_EQ(margin_category(text, kPageHeight), nullptr);
+}
+
+// --- Headings -------------------------------------------------------------
+
+TEST(Title, TallestLargeParagraphNearTopIsTitle) {
+  const PageScan scan = scan_of({text_block({make_paragraph({"A Big Title"}, 100, 150, 40),
+                                             make_paragraph({"Smaller Big Line"}, 100, 230, 34), body(300)})});
+  const float height = median_body_line_height(scan);
+  EXPECT_FLOAT_EQ(height, kBody);
+  EXPECT_EQ(find_title(scan, height), &scan.blocks[0].paragraphs[0]);
+}
+
+TEST(Title, NeedsOnePointSixTimesBodyHeight) {
+  const PageScan scan = scan_of({text_block({make_paragraph({"Not Quite"}, 100, 150, 31), body(300)})});
+  EXPECT_EQ(find_title(scan, kBody), nullptr);
+}
+
+TEST(Title, MustBeNearTheTop) {
+  const PageScan scan = scan_of({text_block({body(150), make_paragraph({"Low Big Text"}, 100, 900, 40)})});
+  EXPECT_EQ(find_title(scan, kBody), nullptr);
+}
+
+TEST(SectionHeader, ShortLargerParagraphIsHeader) {
+  const Paragraph heading = make_paragraph({"Methods"}, 100, 500, 25);
+  EXPECT_TRUE(is_header_by_size(heading, "Methods", kBody));
+}
+
+TEST(SectionHeader, BodySizedOrSentenceIsNotHeaderBySize) {
+  EXPECT_FALSE(is_header_by_size(make_paragraph({"Methods"}, 100, 500, 22), "Methods", kBody));
+  EXPECT_FALSE(is_header_by_size(make_paragraph({"It ends."}, 100, 500, 30), "It ends.", kBody));
+  EXPECT_FALSE(is_header_by_size(make_paragraph({"a", "b", "c"}, 100, 500, 30), "a b c", kBody));
+}
+
+TEST(SectionHeader, NumberedHeadingPattern) {
+  EXPECT_TRUE(is_numbered_heading("2.1 Methods"));
+  EXPECT_TRUE(is_numbered_heading("3 Results and Discussion"));
+  EXPECT_TRUE(is_numbered_heading("1. Introduction"));
+  EXPECT_FALSE(is_numbered_heading("2.1 methods in lower case"));
+  EXPECT_FALSE(is_numbered_heading("12 Apples were sold."));
+  EXPECT_FALSE(is_numbered_heading("2021 Annual Report"));
+  EXPECT_FALSE(is_numbered_heading("Methods"));
+}
+
+// --- Lists ----------------------------------------------------------------
+
+TEST(ListMarker, FindsBullets) {
+  for (const char* text : {"\u2022 item", "- item", "* item", "\u00b7 item", "\u25aa item"}) {
+    const auto marker = find_list_marker(text);
+    ASSERT_TRUE(marker) << text;
+    EXPECT_EQ(marker->kind, ListMarker::Kind::bullet) << text;
+  }
+}
+
+TEST(ListMarker, FindsEnumerators) {
+  for (const char* text : {"1. item", "2) item", "a) item", "(iv) item", "iv. item", "(3) item"}) {
+    const auto marker = find_list_marker(text);
+    ASSERT_TRUE(marker) << text;
+    EXPECT_EQ(marker->kind, ListMarker::Kind::enumerator) << text;
+  }
+}
+
+TEST(ListMarker, RejectsLookalikes) {
+  for (const char* text : {"-5 degrees", "3.5 million", "1.", "Apple) x", "(iv)x", "2021. The", "word"}) {
+    EXPECT_FALSE(find_list_marker(text)) << text;
+  }
+}
+
+TEST(ListMarker, StripsBulletButKeepsEnumerator) {
+  EXPECT_EQ(strip_bullet("\u2022  first item"), "first item");
+  EXPECT_EQ(strip_bullet("2) second item"), "2) second item");
+  EXPECT_EQ(strip_bullet("plain"), "plain");
+}
+
+TEST(ListSplit, NewItemAtEachMarkedLine) {
+  const Paragraph p = make_paragraph({"\u2022 one", "continued", "\u2022 two", "\u2022 three"}, 100, 100);
+  const auto items = split_list_items(p.lines);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].first, 0u);
+  EXPECT_EQ(items[0].last, 2u);
+  EXPECT_EQ(items[2].first, 3u);
+}
+
+TEST(ListSplit, BuildLayoutEmitsOneListItemPerMarker) {
+  const PageScan scan = scan_of({text_block(
+      {body(150), make_paragraph({"\u2022 first item", "wraps here", "\u2022 second item"}, 100, 400)})});
+  const PageLayout layout = build_layout(scan);
+  ASSERT_EQ(categories(layout), (std::vector<std::string>{"Text", "List-item", "List-item"}));
+  EXPECT_EQ(layout.elements[1].text, "first item wraps here");
+  EXPECT_EQ(layout.elements[2].text, "second item");
+  EXPECT_EQ(layout.elements[2].bbox.y1, 400 + kBody * 3);
+}
+
+TEST(ListSplit, LoneEnumeratedParagraphStaysText) {
+  const PageScan scan = scan_of({text_block({body(150), make_paragraph({"10. Automatic licensing of", "all the "
+                                                                        "downstream recipients."},
+                                                                       100, 400)})});
+  EXPECT_EQ(categories(build_layout(scan)), (std::vector<std::string>{"Text", "Text"}));
+}
+
+TEST(ListSplit, EnumeratedRunIsAList) {
+  const PageScan scan = scan_of({text_block({body(150), make_paragraph({"1. Apples are red and round."}, 100, 400),
+                                             make_paragraph({"2. Pears are green and long."}, 100, 440)})});
+  EXPECT_EQ(categories(build_layout(scan)), (std::vector<std::string>{"Text", "List-item", "List-item"}));
+}
+
+// --- Captions and footnotes -----------------------------------------------
+
+TEST(Caption, RecognisesLabels) {
+  EXPECT_TRUE(starts_like_caption("Figure 3. A plot"));
+  EXPECT_TRUE(starts_like_caption("Fig. 12: Results"));
+  EXPECT_TRUE(starts_like_caption("Table 2 Sizes"));
+  EXPECT_FALSE(starts_like_caption("Figures show"));
+  EXPECT_FALSE(starts_like_caption("Table of contents"));
+}
+
+TEST(Caption, AdjacencyNeedsHorizontalOverlapAndSmallGap) {
+  const Box figure{200, 300, 800, 700};
+  EXPECT_TRUE(is_adjacent({150, 710, 600, 730}, figure, 30));
+  EXPECT_FALSE(is_adjacent({150, 760, 600, 780}, figure, 30));
+  EXPECT_FALSE(is_adjacent({820, 710, 900, 730}, figure, 30));
+}
+
+TEST(Caption, LabelNextToPictureBecomesCaptionOtherwiseText) {
+  Block picture;
+  picture.kind = BlockKind::picture;
+  picture.box = {200, 300, 800, 700};
+  const PageScan scan = scan_of({text_block({body(100, 6)}), picture,
+                                 text_block({make_paragraph({"Figure 1. A picture"}, 150, 715),
+                                             make_paragraph({"Figure 2. Far away"}, 150, 1000)})});
+  EXPECT_EQ(categories(build_layout(scan)), (std::vector<std::string>{"Text", "Picture", "Caption", "Text"}));
+}
+
+TEST(Footnote, SmallNumberedNoteLowOnPage) {
+  const Paragraph note = make_paragraph({"1 A note about something."}, 100, 1200, 15);
+  EXPECT_TRUE(is_footnote(note, "1 A note about something.", kPageHeight, kBody));
+  const Paragraph high = make_paragraph({"1 A note about something."}, 100, 600, 15);
+  EXPECT_FALSE(is_footnote(high, "1 A note about something.", kPageHeight, kBody));
+  const Paragraph large = make_paragraph({"1 A note about something."}, 100, 1200, 20);
+  EXPECT_FALSE(is_footnote(large, "1 A note about something.", kPageHeight, kBody));
+}
+
+// --- Pictures -------------------------------------------------------------
+
+TEST(Picture, ClosedFrameOfRulesWithoutTextIsPicture) {
+  const std::vector<Box> rules = {{200, 300, 800, 303}, {200, 300, 203, 700}, {797, 300, 800, 700},
+                                  {200, 697, 800, 700}, {100, 1000, 900, 1002}};
+  const auto groups = group_rules(rules, 5);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<std::size_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(is_picture_frame({200, 300, 800, 700}, {{100, 100, 900, 120}}, kBody));
+  EXPECT_FALSE(is_picture_frame({200, 300, 800, 700}, {{250, 400, 700, 420}}, kBody));
+}
+
+TEST(Picture, GraphicLineIsMovedOutOfItsParagraph) {
+  Paragraph p = make_paragraph({"not signed it."}, 100, 400);
+  Line bars = make_line("l a.", 300, 430, kBody);
+  bars.box.y2 = bars.box.y1 + 5 * kBody;
+  p.lines.push_back(bars);
+  EXPECT_TRUE(is_graphic_line(bars, kBody));
+  EXPECT_FALSE(is_graphic_line(make_line("BIG TITLE", 0, 0, 3 * kBody), kBody));
+  const PageScan scan = separate_graphic_lines(scan_of({text_block({p})}), kBody);
+  ASSERT_EQ(scan.blocks.size(), 2u);
+  EXPECT_EQ(scan.blocks[0].paragraphs[0].lines.size(), 1u);
+  EXPECT_EQ(scan.blocks[0].paragraphs[0].box.y2, 400 + kBody);
+  EXPECT_EQ(scan.blocks[1].kind, BlockKind::picture);
+}
+
+TEST(Picture, SpeckIsNoPicture) {
+  EXPECT_TRUE(is_speck({0, 0, 18, 23}, kBody));
+  EXPECT_FALSE(is_speck({0, 0, 300, 200}, kBody));
+}
+
+// --- Tables ---------------------------------------------------------------
+
+TEST(Table, CellsSplitAtLargeGapsAndRowsByVerticalOverlap) {
+  const std::vector<Word> words = {
+      {{100, 100, 150, 120}, "Name"}, {{400, 102, 450, 121}, "Value"},
+      {{100, 140, 130, 160}, "big"},  {{136, 140, 170, 160}, "apple"},
+      {{400, 141, 420, 160}, "3"},
+  };
+  const auto cells = table_cells(words);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0], (std::vector<std::string>{"Name", "Value"}));
+  EXPECT_EQ(cells[1], (std::vector<std::string>{"big apple", "3"}));
+}
+
+TEST(Table, HtmlEscapesCells) {
+  EXPECT_EQ(table_html({{"a<b", "c&d"}, {"e"}}),
+            "<table><tr><td>a&lt;b</td><td>c&amp;d</td></tr><tr><td>e</td></tr></table>");
+}
+
+TEST(Table, TableBlockGrowsToItsFramingRules) {
+  Block table;
+  table.kind = BlockKind::table;
+  table.box = {150, 400, 600, 480};
+  table.paragraphs = {make_paragraph({"Name", "Alice"}, 160, 410)};
+  Block rule;
+  rule.kind = BlockKind::rule;
+  rule.box = {140, 490, 900, 492};
+  const PageLayout layout = build_layout(scan_of({text_block({body(100)}), table, rule}));
+  ASSERT_EQ(categories(layout), (std::vector<std::string>{"Text", "Table"}));
+  EXPECT_EQ(layout.elements[1].bbox.x2, 900);
+  EXPECT_EQ(layout.elements[1].bbox.y2, 492);
+  EXPECT_EQ(layout.elements[1].text, "<table><tr><td>Name</td></tr><tr><td>Alice</td></tr></table>");
+}
+
+// --- The whole page -------------------------------------------------------
+
+TEST(BuildLayout, HeadersFirstFootersLastAndCategoriesByRule) {
+  const PageScan scan = scan_of({
+      text_block({make_paragraph({"A Big Title"}, 100, 150, 40)}),
+      text_block({make_paragraph({"42"}, 500, kPageHeight - 50)}),
+      text_block({body(250), make_paragraph({"2.1 Methods"}, 100, 500), body(540)}),
+      text_block({make_paragraph({"Running Head"}, 100, 30)}),
+  });
+  EXPECT_EQ(categories(build_layout(scan)),
+            (std::vector<std::string>{"Page-header", "Title", "Text", "Section-header", "Text", "Page-footer"}));
+}
+
+TEST(BuildLayout, EmptyScanGivesEmptyLayout) {
+  const PageLayout layout = build_layout(scan_of({}));
+  EXPECT_TRUE(layout.elements.empty());
+  EXPECT_EQ(layout.width, kPageWidth);
+}
+
+}  // namespace
+}  // namespace visor::ocr::rules
