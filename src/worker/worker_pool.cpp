@@ -1,0 +1,185 @@
+#include "worker/worker_pool.hpp"
+
+#include <optional>
+
+#include "ocr/model.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+#include "worker/page_processor.hpp"
+
+namespace visor::worker {
+namespace {
+
+// The document a worker thread opened last. Pages of one job usually come
+// in a row, so one open document per thread avoids reloading it per page.
+class OpenDocument {
+ public:
+  // The document of `job_id`, loaded from the store and opened on first use.
+  // Errors from opening are the document's fault (the job fails); errors
+  // from the store are not (the page is retried).
+  struct Failure {
+    Error error;
+    bool document_is_bad = false;
+  };
+
+  std::variant<pdf::Document*, Failure> get(jobs::JobStore& store, PageProcessor& processor,
+                                            const std::string& job_id) {
+    if (document_ && job_id_ == job_id) return &*document_;
+    document_.reset();
+    auto bytes = store.read_document(job_id);
+    if (!bytes) return Failure{bytes.take_error(), false};
+    auto opened = processor.open(std::move(*bytes));
+    if (!opened) return Failure{opened.take_error(), true};
+    document_.emplace(std::move(*opened));
+    job_id_ = job_id;
+    return &*document_;
+  }
+
+ private:
+  std::string job_id_;
+  std::optional<pdf::Document> document_;
+};
+
+void log_store_error(std::string_view event, const jobs::PageTask& task, const Error& error) {
+  util::log_warn(event, {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
+                         {"error", error.message}});
+}
+
+void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
+                  const jobs::PageTask& task) {
+  const auto started = std::chrono::steady_clock::now();
+  auto document = documents.get(store, processor, task.job_id);
+  if (auto* failure = std::get_if<OpenDocument::Failure>(&document)) {
+    if (failure->document_is_bad) {
+      util::log_warn("job.failed", {{"job_id", task.job_id}, {"error", failure->error.message}});
+      if (Status s = store.fail_job(task.job_id, failure->error.message, util::now_ms()); !s) {
+        log_store_error("job.fail_not_recorded", task, s.error());
+      }
+    } else if (Status s = store.fail_page(task, failure->error.message, util::now_ms()); !s) {
+      log_store_error("page.fail_not_recorded", task, s.error());
+    }
+    return;
+  }
+
+  const auto model = ocr::parse_model(task.model).value_or(ocr::Model::dotsocr);
+  auto outcome = processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model);
+  const auto elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (outcome) {
+    util::log_info("page.done", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
+                                 {"attempt", std::to_string(task.attempt)}, {"ms", std::to_string(elapsed_ms)}});
+  } else {
+    util::log_warn("page.error", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
+                                  {"ms", std::to_string(elapsed_ms)}, {"error", outcome.error().message}});
+  }
+
+  // A page error is a result, not a failure to retry: the engine judged this
+  // page and would judge it the same way again.
+  const std::string result = page_result(outcome).dump();
+  if (Status s = store.complete_page(task, result, processor.engine_name(), util::now_ms()); !s) {
+    log_store_error("page.result_not_recorded", task, s.error());
+  }
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerOptions options)
+    : store_(store), make_engine_(std::move(make_engine)), options_(std::move(options)) {
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
+  lease_keeper_ = std::thread([this] { renew_leases(); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& thread : threads_) thread.join();
+  lease_keeper_.join();
+}
+
+void WorkerPool::notify_work() {
+  {
+    const std::lock_guard lock(mutex_);
+    ++work_signals_;
+  }
+  wake_.notify_all();
+}
+
+bool WorkerPool::wait_for_work() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t seen = work_signals_;
+  wake_.wait_for(lock, options_.idle_poll, [&] { return stopping_ || work_signals_ != seen; });
+  return !stopping_;
+}
+
+void WorkerPool::run_worker(int index) {
+  const std::string worker_id = options_.node_id + "/" + std::to_string(index);
+  std::unique_ptr<ocr::Engine> engine;
+  try {
+    engine = make_engine_();
+  } catch (const std::exception& e) {
+    util::log_error("worker.engine_failed", {{"worker", worker_id}, {"error", e.what()}});
+    return;
+  }
+  PageProcessor processor(*engine);
+  OpenDocument documents;
+  util::log_info("worker.started", {{"worker", worker_id}, {"engine", engine->name()}});
+
+  for (;;) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    auto task = store_.lease_page({.worker_id = worker_id,
+                                   .now_ms = util::now_ms(),
+                                   .lease_duration = options_.lease_duration,
+                                   .max_pages_in_flight_per_job = options_.max_pages_in_flight_per_job});
+    if (!task) {
+      util::log_warn("worker.lease_failed", {{"worker", worker_id}, {"error", task.error().message}});
+      if (!wait_for_work()) break;
+      continue;
+    }
+    if (!task->has_value()) {
+      if (!wait_for_work()) break;
+      continue;
+    }
+    const jobs::PageTask& leased = **task;
+    track(leased);
+    ++busy_;
+    process_task(store_, processor, documents, leased);
+    --busy_;
+    untrack(leased);
+  }
+}
+
+void WorkerPool::track(const jobs::PageTask& task) {
+  const std::lock_guard lock(mutex_);
+  in_flight_.emplace(task.lease_token, task);
+}
+
+void WorkerPool::untrack(const jobs::PageTask& task) {
+  const std::lock_guard lock(mutex_);
+  in_flight_.erase(task.lease_token);
+}
+
+// Extends the leases of running pages every third of a lease, so a slow
+// page is not taken over while its worker is alive; a dead process stops
+// renewing and its pages return to the queue when their leases end.
+void WorkerPool::renew_leases() {
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, options_.lease_duration / 3, [this] { return stopping_; })) {
+    std::vector<jobs::PageTask> running;
+    for (const auto& [token, task] : in_flight_) running.push_back(task);
+    lock.unlock();
+    for (const auto& task : running) {
+      if (Status s = store_.renew_lease(task, util::now_ms(), options_.lease_duration); !s) {
+        log_store_error("page.lease_not_renewed", task, s.error());
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace visor::worker
