@@ -1,0 +1,399 @@
+#include "api/server.hpp"
+
+#include <array>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/router.hpp"
+#include "api/sse.hpp"
+#include "api/views.hpp"
+#include "util/duration.hpp"
+#include "util/log.hpp"
+#include "util/time.hpp"
+
+namespace visor::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using json = Json;
+
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr std::uint64_t kSmallBodyLimit = 1 << 20;   // routes without uploads
+constexpr std::uint64_t kMultipartOverhead = 1 << 20;  // framing and small fields around the file
+constexpr auto kDrainTimeLimit = std::chrono::seconds(30);
+
+using RequestParser = http::request_parser<http::buffer_body>;
+
+struct Connection {
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  const ServerOptions& options;
+  Service& service;
+};
+
+awaitable<bool> write_response(Connection& c, Response response, const RequestParser& parser, bool keep_alive) {
+  add_cors_headers(response.base());
+  response.version(parser.get().version());
+  response.keep_alive(keep_alive && parser.get().keep_alive());
+  c.stream.expires_after(c.options.body_timeout);
+  auto [ec, n] = co_await http::async_write(c.stream, response, kUseTuple);
+  co_return !ec && response.keep_alive();
+}
+
+// Reads the rest of the body in pieces, handing each to `sink`. Errors from
+// the sink stop reading and are returned as they are.
+template <class Sink>
+awaitable<Status> read_body(Connection& c, RequestParser& parser, Sink&& sink) {
+  std::array<char, 64 * 1024> chunk;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    c.stream.expires_after(c.options.body_timeout);
+    auto [ec, n] = co_await http::async_read(c.stream, c.buffer, parser, kUseTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::body_limit) co_return Error::too_large("The request body is too large");
+    if (ec) co_return Error::bad_input("The request body could not be read: " + ec.message());
+    if (Status s = sink(std::string_view(chunk.data(), chunk.size() - parser.get().body().size)); !s) co_return s;
+  }
+  co_return Status{};
+}
+
+// Reads and drops the rest of a body we will not use, so the client finishes
+// sending and reads our reply instead of a connection reset. Bounded in time.
+awaitable<bool> drain_body(Connection& c, RequestParser& parser) {
+  const auto deadline = std::chrono::steady_clock::now() + kDrainTimeLimit;
+  Status s = co_await read_body(c, parser, [&](std::string_view) -> Status {
+    if (std::chrono::steady_clock::now() > deadline) return Error::timeout("drain time limit");
+    return {};
+  });
+  co_return s.ok();
+}
+
+awaitable<void> send_100_continue_if_expected(Connection& c, const RequestParser& parser) {
+  const auto expect = parser.get()[http::field::expect];
+  if (!beast::iequals(expect, "100-continue")) co_return;
+  http::response<http::empty_body> go_on(http::status::continue_, parser.get().version());
+  co_await http::async_write(c.stream, go_on, kUseTuple);
+}
+
+// Replies with an error after draining the body; too_large errors close the
+// connection, since the body may not have been read to its end.
+awaitable<bool> reply_error_after_body(Connection& c, RequestParser& parser, const Error& error) {
+  const bool drained = co_await drain_body(c, parser);
+  co_return co_await write_response(c, error_response(error), parser, drained);
+}
+
+// Waits, for the deprecated POST /ocr, until the job finishes.
+awaitable<jobs::Job> wait_until_finished(Service& service, const jobs::Job& accepted) {
+  auto watch = service.watcher().watch(accepted.id, accepted);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto latest = watch->latest();
+    if (latest && latest->ok()) {
+      const jobs::Job& job = latest->value();
+      if (jobs::effective_status(job, util::now_ms()) != jobs::JobStatus::pending &&
+          jobs::effective_status(job, util::now_ms()) != jobs::JobStatus::running) {
+        co_return job;
+      }
+    }
+    timer.expires_after(service.options().sse_poll);
+    co_await timer.async_wait(kUseTuple);
+  }
+}
+
+awaitable<bool> handle_upload(Connection& c, RequestParser& parser, const Target& target, bool legacy) {
+  Service& service = c.service;
+  const std::uint64_t max_upload = service.options().max_upload_bytes;
+  parser.body_limit(max_upload + kMultipartOverhead);
+
+  auto submission = service.parse_submission(target);
+  if (!submission) co_return co_await reply_error_after_body(c, parser, submission.error());
+  auto boundary = multipart_boundary(parser.get()[http::field::content_type]);
+  if (!boundary) {
+    co_return co_await reply_error_after_body(
+        c, parser, Error::invalid_request("Missing form field 'file': upload the PDF as multipart/form-data field 'file'"));
+  }
+  if (parser.content_length() && *parser.content_length() > max_upload + kMultipartOverhead) {
+    co_return co_await write_response(c, error_response(Error::too_large(
+        "The upload exceeds the " + util::describe_size(max_upload) + " limit")), parser, false);
+  }
+  co_await send_100_continue_if_expected(c, parser);
+
+  MultipartParser multipart(std::move(*boundary), MultipartLimits{.max_file_bytes = max_upload});
+  Status body = co_await read_body(c, parser, [&](std::string_view piece) { return multipart.feed(piece); });
+  if (body) body = multipart.finish();
+  if (!body) co_return co_await reply_error_after_body(c, parser, body.error());
+
+  auto job = co_await service.submit(*submission, multipart.parts());
+  if (!job) co_return co_await write_response(c, error_response(job.error()), parser, true);
+  if (!legacy) co_return co_await write_response(c, json_response(http::status::ok, submit_body(*job)), parser, true);
+
+  const jobs::Job finished = co_await wait_until_finished(service, *job);
+  Response response = co_await service.result_for(finished, false);
+  response.set("Deprecation", "true");
+  co_return co_await write_response(c, std::move(response), parser, true);
+}
+
+// Sends SSE events as HTTP/1.1 chunks; a failed write means the client left.
+class EventWriter {
+ public:
+  explicit EventWriter(Connection& c) : c_(c) {}
+
+  awaitable<bool> start(const RequestParser& parser) {
+    http::response<http::empty_body> head(http::status::ok, parser.get().version());
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set("X-Accel-Buffering", "no");
+    add_cors_headers(head.base());
+    head.keep_alive(false);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer(head);
+    c_.stream.expires_after(c_.options.body_timeout);
+    auto [ec, n] = co_await http::async_write_header(c_.stream, serializer, kUseTuple);
+    co_return !ec;
+  }
+
+  awaitable<bool> send(std::string_view event, const json& data) {
+    const std::string text = format_sse_event(event, data.dump(-1, ' ', false, json::error_handler_t::replace));
+    c_.stream.expires_after(c_.options.body_timeout);
+    auto [ec, n] = co_await asio::async_write(c_.stream, http::make_chunk(asio::buffer(text)), kUseTuple);
+    co_return !ec;
+  }
+
+  awaitable<void> finish() {
+    c_.stream.expires_after(c_.options.body_timeout);
+    co_await asio::async_write(c_.stream, http::make_chunk_last(), kUseTuple);
+  }
+
+ private:
+  Connection& c_;
+};
+
+// The events that end a stream for a job in a final state; false when the
+// job is not final yet.
+awaitable<bool> send_final_events(EventWriter& events, Service& service, const jobs::Job& job,
+                                  jobs::JobStatus status) {
+  switch (status) {
+    case jobs::JobStatus::completed: {
+      auto pages = co_await service.read_pages(job.id);
+      if (pages) {
+        co_await events.send("result", sse_result_event(job, *pages));
+      } else {
+        co_await events.send("error", sse_error_event(job.id, expired_message(service.options().result_ttl)));
+      }
+      break;
+    }
+    case jobs::JobStatus::failed:
+      co_await events.send("error", sse_error_event(job.id, job.error));
+      break;
+    case jobs::JobStatus::expired:
+      co_await events.send("error", sse_error_event(job.id, expired_message(service.options().result_ttl)));
+      break;
+    default:
+      co_return false;
+  }
+  co_await events.send("close", sse_close_event());
+  co_return true;
+}
+
+awaitable<void> stream_job(Connection& c, RequestParser& parser, const std::string& job_id) {
+  Service& service = c.service;
+  if (!co_await drain_body(c, parser)) co_return;
+  auto found = co_await service.find_job(job_id);
+  if (!found) {
+    co_await write_response(c, error_response(found.error()), parser, false);
+    co_return;
+  }
+  EventWriter events(c);
+  if (!co_await events.start(parser)) co_return;
+  util::log_info("stream.opened", {{"job_id", job_id}});
+
+  auto watch = service.watcher().watch(job_id, *found);
+  const auto opened = std::chrono::steady_clock::now();
+  auto last_sent = opened - service.options().sse_heartbeat;
+  std::optional<std::pair<jobs::JobStatus, int>> last_state;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+
+  for (;;) {
+    auto latest = watch->latest();
+    const jobs::Job job = latest && latest->ok() ? latest->value() : *found;
+    const jobs::JobStatus status = jobs::effective_status(job, util::now_ms());
+    const auto now = std::chrono::steady_clock::now();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - opened);
+    const std::pair state{status, job.pages_done};
+
+    if (state != last_state || now - last_sent >= service.options().sse_heartbeat) {
+      if (!co_await events.send("status", sse_status_event(job, status, elapsed.count()))) co_return;
+      last_state = state;
+      last_sent = now;
+    }
+    if (co_await send_final_events(events, service, job, status)) break;
+    if (elapsed >= service.options().sse_timeout) {
+      co_await events.send("timeout", sse_timeout_event(job_id, service.options().sse_timeout));
+      co_await events.send("close", sse_close_event());
+      break;
+    }
+    timer.expires_after(service.options().sse_poll);
+    co_await timer.async_wait(kUseTuple);
+  }
+  co_await events.finish();
+  util::log_info("stream.closed", {{"job_id", job_id}});
+}
+
+Response index_response() {
+  return json_response(http::status::ok,
+                       {{"service", "visor"},
+                        {"description", "OCR job server"},
+                        {"endpoints",
+                         {"POST /ocr/submit", "GET /ocr/stream/{job_id}", "GET /ocr/status/{job_id}",
+                          "GET /ocr/result/{job_id}", "GET /ocr/models", "POST /ocr (deprecated)"}}});
+}
+
+// Routes whose request body is ignored and whose reply is one response.
+awaitable<Response> answer(Connection& c, const Route& route, const Target& target, const RequestParser& parser) {
+  switch (route.id) {
+    case RouteId::index: co_return index_response();
+    case RouteId::models: co_return c.service.models();
+    case RouteId::status: co_return co_await c.service.status(route.job_id);
+    case RouteId::result: {
+      const auto annotate_text = target.param("annotate");
+      const auto annotate = annotate_text ? parse_bool(*annotate_text) : std::optional<bool>(false);
+      if (!annotate) co_return error_response(http::status::unprocessable_entity, "annotate must be true or false");
+      co_return co_await c.service.result(route.job_id, *annotate);
+    }
+    case RouteId::preflight:
+      co_return preflight_response(parser.get()[http::field::access_control_request_headers]);
+    case RouteId::method_not_allowed: co_return error_response(http::status::method_not_allowed, "Method Not Allowed");
+    default: co_return error_response(http::status::not_found, "Not Found");
+  }
+}
+
+// Handles one request; false when the connection must close.
+awaitable<bool> handle_request(Connection& c, RequestParser& parser) {
+  const Target target = parse_target(parser.get().target());
+  const Route route = match_route(parser.get().method(), target.path);
+  const auto started = std::chrono::steady_clock::now();
+  bool keep_alive = false;
+  switch (route.id) {
+    case RouteId::submit:
+    case RouteId::legacy_ocr:
+      keep_alive = co_await handle_upload(c, parser, target, route.id == RouteId::legacy_ocr);
+      break;
+    case RouteId::stream:
+      co_await stream_job(c, parser, route.job_id);
+      break;
+    default: {
+      parser.body_limit(kSmallBodyLimit);
+      const bool drained = co_await drain_body(c, parser);
+      keep_alive = co_await write_response(c, co_await answer(c, route, target, parser), parser, drained);
+    }
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  util::log(util::LogLevel::debug, "http.request",
+            {{"method", std::string(parser.get().method_string())}, {"path", target.path},
+             {"ms", std::to_string(ms.count())}});
+  co_return keep_alive;
+}
+
+awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Service& service) {
+  Connection c{beast::tcp_stream(std::move(socket)), {}, options, service};
+  for (;;) {
+    RequestParser parser;
+    parser.header_limit(kHeaderLimit);
+    c.stream.expires_after(options.header_timeout);
+    auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, kUseTuple);
+    if (ec == http::error::header_limit) {
+      co_await write_response(c, error_response(http::status::request_header_fields_too_large,
+                                                "Request headers are too large"), parser, false);
+      break;
+    }
+    if (ec) break;
+    if (!co_await handle_request(c, parser)) break;
+  }
+  beast::error_code ignored;
+  c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& options, Service& service) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kUseTuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      util::log_warn("http.accept_failed", {{"error", ec.message()}});
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, run_session(std::move(socket), options, service), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        util::log_error("http.session_failed", {{"error", ex.what()}});
+      }
+    });
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ServerOptions o, Service& s) : options(std::move(o)), service(s), acceptor(io), signals(io, SIGINT, SIGTERM) {}
+
+  ServerOptions options;
+  Service& service;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+};
+
+HttpServer::HttpServer(ServerOptions options, Service& service)
+    : impl_(std::make_unique<Impl>(std::move(options), service)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return Error::bad_input("Invalid --host '" + impl_->options.host + "': " + ec.message());
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::unavailable("Cannot listen on " + impl_->options.host + ":" +
+                              std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  return {};
+}
+
+unsigned short HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::run() {
+  impl_->signals.async_wait([this](const beast::error_code& ec, int signal) {
+    if (ec) return;
+    util::log_info("server.stopping", {{"signal", std::to_string(signal)}});
+    stop();
+  });
+  asio::co_spawn(impl_->io, accept_loop(impl_->acceptor, impl_->options, impl_->service), asio::detached);
+  util::log_info("server.listening", {{"host", impl_->options.host}, {"port", std::to_string(port())}});
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->io.run(); });
+  impl_->io.run();
+  for (auto& thread : threads) thread.join();
+}
+
+void HttpServer::stop() { impl_->io.stop(); }
+
+}  // namespace visor::api

@@ -1,0 +1,90 @@
+#pragma once
+// The API's behaviour: what each route answers, given the store. Sessions
+// (server.cpp) own sockets and parsing; the Service owns decisions. Blocking
+// work runs on the blocking pool; every method is a coroutine on the
+// caller's executor.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api/http.hpp"
+#include "api/job_watcher.hpp"
+#include "api/multipart.hpp"
+#include "api/views.hpp"
+#include "jobs/job_store.hpp"
+
+namespace visor::api {
+
+struct ServiceOptions {
+  std::uint64_t max_upload_bytes = 100ull << 20;
+  int max_pages = 2000;
+  std::chrono::seconds result_ttl{std::chrono::hours(24 * 7)};
+  std::chrono::seconds sse_timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds sse_poll{250};
+  std::chrono::milliseconds sse_heartbeat{1500};
+};
+
+// What GET /ocr/models says about one model.
+struct ModelInfo {
+  std::string id;
+  std::string description;
+  std::string output;       // "layout" | "markdown"
+  std::string engine_type;  // "embedded" | "remote"
+  std::string engine_name;  // "tesseract 5.3.0"
+};
+
+// The validated parameters of a submission.
+struct Submission {
+  std::string model = "dotsocr";
+  int dpi = 200;
+};
+
+class Service {
+ public:
+  // REQUIRES: store and blocking pool outlive the service. `on_job_created`
+  // is called (on any thread) after each accepted job, to wake workers.
+  Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, ServiceOptions options,
+          std::vector<ModelInfo> models, std::function<void()> on_job_created);
+
+  const ServiceOptions& options() const { return options_; }
+
+  // Validates the query of a submission: unsupported model (400), dpi
+  // not an integer in 72..600 (422).
+  Result<Submission> parse_submission(const Target& target) const;
+
+  // Validates the upload and records the job; the errors are the reply.
+  boost::asio::awaitable<Result<jobs::Job>> submit(const Submission& submission, std::vector<FormPart>& parts);
+
+  Response models() const;
+  boost::asio::awaitable<Response> status(std::string job_id);
+  boost::asio::awaitable<Response> result(std::string job_id, bool annotate);
+
+  // Loads a job for a read; the error reply for unknown or malformed ids.
+  boost::asio::awaitable<Result<jobs::Job>> find_job(const std::string& job_id);
+  // The reply of GET /ocr/result for `job` as it is now.
+  boost::asio::awaitable<Response> result_for(const jobs::Job& job, bool annotate);
+  boost::asio::awaitable<Result<std::vector<jobs::PageRecord>>> read_pages(const std::string& job_id);
+
+  JobWatcher& watcher() { return watcher_; }
+  boost::asio::thread_pool& blocking_pool() { return blocking_; }
+
+ private:
+  Result<Json> annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+
+  jobs::JobStore& store_;
+  boost::asio::thread_pool& blocking_;
+  ServiceOptions options_;
+  std::vector<ModelInfo> models_;
+  std::function<void()> on_job_created_;
+  JobWatcher watcher_;
+};
+
+}  // namespace visor::api

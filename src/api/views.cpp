@@ -1,0 +1,154 @@
+#include "api/views.hpp"
+
+#include "util/duration.hpp"
+#include "util/time.hpp"
+
+namespace visor::api {
+namespace {
+
+using json = Json;
+
+json progress_object(const jobs::Job& job) {
+  return {{"pages_done", job.pages_done}, {"total_pages", job.total_pages}};
+}
+
+json optional_time(std::int64_t unix_ms) {
+  return unix_ms == 0 ? json(nullptr) : json(util::format_iso8601(unix_ms));
+}
+
+std::string status_message(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl) {
+  switch (status) {
+    case jobs::JobStatus::pending: return "Job is queued and waiting for a worker";
+    case jobs::JobStatus::running: return "Job is currently being processed";
+    case jobs::JobStatus::completed: return "Job completed successfully";
+    case jobs::JobStatus::failed: return "Job failed: " + job.error;
+    case jobs::JobStatus::expired: return expired_message(result_ttl);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string expired_message(std::chrono::seconds result_ttl) {
+  return "Job results have expired (>" + util::describe_duration(result_ttl) + " old)";
+}
+
+json submit_body(const jobs::Job& job) {
+  return {{"success", true},
+          {"job_id", job.id},
+          {"filename", job.filename},
+          {"total_pages", job.total_pages},
+          {"model", job.model},
+          {"dpi", job.dpi},
+          {"message",
+           "Job submitted successfully. Use /ocr/status/{job_id} to check status or /ocr/stream/{job_id} for "
+           "real-time updates."},
+          {"submitted_at", util::format_iso8601(job.submitted_at)}};
+}
+
+json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl) {
+  json body = {{"job_id", job.id},
+               {"status", jobs::status_name(status)},
+               {"progress", progress_object(job)},
+               {"message", status_message(job, status, result_ttl)},
+               {"model", job.model},
+               {"filename", job.filename},
+               {"dpi", job.dpi},
+               {"total_pages", job.total_pages},
+               {"submitted_at", util::format_iso8601(job.submitted_at)},
+               {"started_at", optional_time(job.started_at)},
+               {"completed_at", optional_time(job.completed_at)}};
+  if (status == jobs::JobStatus::failed) body["error"] = job.error;
+  return body;
+}
+
+json results_object(const std::vector<jobs::PageRecord>& pages) {
+  json results = json::object();
+  for (const auto& page : pages) {
+    json value = page.finished ? json::parse(page.result_json, nullptr, false)
+                               : json{{"status", "error"}, {"error", "The page was not processed"}};
+    if (value.is_discarded()) value = {{"status", "error"}, {"error", "The stored page result is unreadable"}};
+    results["page_" + std::to_string(page.page_index)] = std::move(value);
+  }
+  return results;
+}
+
+json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
+  std::string engine;
+  for (const auto& page : pages) {
+    if (!page.engine.empty()) {
+      engine = page.engine;
+      break;
+    }
+  }
+  return {{"filename", job.filename},
+          {"dpi", job.dpi},
+          {"engine", engine},
+          {"submitted_at", util::format_iso8601(job.submitted_at)},
+          {"completed_at", optional_time(job.completed_at)}};
+}
+
+json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages, json annotated_images) {
+  return {{"success", true},
+          {"job_id", job.id},
+          {"status", "completed"},
+          {"filename", job.filename},
+          {"total_pages", job.total_pages},
+          {"dpi", job.dpi},
+          {"model", job.model},
+          {"results", results_object(pages)},
+          {"annotated_images", std::move(annotated_images)},
+          {"metadata", metadata_object(job, pages)},
+          {"message", "Job completed successfully"},
+          {"completed_at", optional_time(job.completed_at)}};
+}
+
+json result_pending_body(const jobs::Job& job, jobs::JobStatus status) {
+  return {{"success", false},
+          {"job_id", job.id},
+          {"status", jobs::status_name(status)},
+          {"progress", progress_object(job)},
+          {"message", "Job is still being processed. Please try again later."}};
+}
+
+json result_expired_body(const jobs::Job& job, std::chrono::seconds result_ttl) {
+  return {{"success", false}, {"job_id", job.id}, {"status", "expired"}, {"message", expired_message(result_ttl)}};
+}
+
+json result_failed_body(const jobs::Job& job) {
+  return {{"success", false},
+          {"job_id", job.id},
+          {"status", "failed"},
+          {"error", job.error},
+          {"message", "Job failed: " + job.error}};
+}
+
+json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t elapsed_seconds) {
+  return {{"status", jobs::status_name(status)},
+          {"job_id", job.id},
+          {"elapsed", elapsed_seconds},
+          {"progress", progress_object(job)}};
+}
+
+json sse_result_event(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
+  return {{"job_id", job.id},
+          {"status", "completed"},
+          {"total_pages", job.total_pages},
+          {"model", job.model},
+          {"results", results_object(pages)},
+          {"metadata", metadata_object(job, pages)}};
+}
+
+json sse_error_event(const std::string& job_id, const std::string& error) {
+  return {{"status", "error"}, {"job_id", job_id}, {"error", error}};
+}
+
+json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit) {
+  return {{"status", "timeout"},
+          {"job_id", job_id},
+          {"message", "Job still running after " + util::describe_duration(limit)}};
+}
+
+json sse_close_event() { return {{"message", "Stream complete"}}; }
+
+}  // namespace visor::api

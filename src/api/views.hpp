@@ -1,0 +1,55 @@
+#pragma once
+// The JSON bodies of the API, built from stored jobs. Pure functions: the
+// same inputs always give the same body, so tests can check them directly.
+// Field names and values follow ../shared/seed/JOB_QUEUE_API.md.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jobs/job.hpp"
+
+namespace visor::api {
+
+// Bodies keep their fields in the seed's order, which is easier to read
+// than alphabetical order.
+using Json = nlohmann::ordered_json;
+
+// "Job results have expired (>7 days old)" for a TTL of 7 days.
+std::string expired_message(std::chrono::seconds result_ttl);
+
+// Reply to POST /ocr/submit.
+Json submit_body(const jobs::Job& job);
+
+// Reply to GET /ocr/status/{id}; `status` is the effective status.
+Json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl);
+
+// {"page_0": {...}, "page_1": {...}} in page order; unfinished pages are
+// reported as page errors (only reachable for failed jobs).
+Json results_object(const std::vector<jobs::PageRecord>& pages);
+
+// {"filename", "dpi", "engine", "submitted_at", "completed_at"}.
+Json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+
+// 200 body of GET /ocr/result for a completed job.
+Json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages,
+                           Json annotated_images);
+
+// 202 body while pending or running.
+Json result_pending_body(const jobs::Job& job, jobs::JobStatus status);
+// 404 body once expired.
+Json result_expired_body(const jobs::Job& job, std::chrono::seconds result_ttl);
+// 422 body for a failed job.
+Json result_failed_body(const jobs::Job& job);
+
+// SSE event payloads.
+Json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t elapsed_seconds);
+Json sse_result_event(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+Json sse_error_event(const std::string& job_id, const std::string& error);
+Json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit);
+Json sse_close_event();
+
+}  // namespace visor::api
