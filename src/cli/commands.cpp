@@ -1,0 +1,34 @@
+#include "cli/commands.hpp"
+
+#include <iostream>
+#include <string_view>
+
+#include "cli/command_list.hpp"
+
+namespace visor::cli {
+namespace {
+
+constexpr std::string_view kUsage =
+    "Usage: visor <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  serve      Run the OCR job server (HTTP API, workers, job store)\n"
+    "  ocr FILE   OCR one document locally and print the result\n"
+    "\n"
+    "Run 'visor <command> --help' for the options of a command.\n";
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "serve") return serve_command(argc, argv);
+  if (command == "ocr") return ocr_command(argc, argv);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << kUsage;
+  return 2;
+}
+
+}  // namespace visor::cli

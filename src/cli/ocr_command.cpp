@@ -1,0 +1,102 @@
+// `visor ocr FILE`: one document, processed in this process with the
+// embedded engine and the same page pipeline as the workers; no server, no
+// store.
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command_list.hpp"
+#include "cli/options.hpp"
+#include "ocr/engine.hpp"
+#include "worker/page_processor.hpp"
+
+namespace visor::cli {
+namespace {
+
+std::vector<OptionSpec> ocr_options() {
+  return {
+      {"model", "dotsocr", "Output model: dotsocr (layout JSON) or lightonocr (Markdown)"},
+      {"dpi", "200", "Rendering resolution, 72 to 600"},
+      {"format", "json", "json, or md (Markdown; lightonocr only)"},
+      {"help", "", "Show this help", true},
+  };
+}
+
+Result<std::shared_ptr<const std::string>> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::not_found("Cannot open " + path);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return std::make_shared<const std::string>(std::move(bytes).str());
+}
+
+std::string file_name_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+int fail(const std::string& message, int code = 1) {
+  std::cerr << "visor ocr: " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int ocr_command(int argc, char** argv) {
+  const auto specs = ocr_options();
+  auto options = parse_options(specs, argc, argv, 2);
+  if (!options) return fail(options.error().message, 2);
+  if (options->has("help") || options->positional().size() != 1) {
+    std::cout << format_help("visor ocr FILE.pdf [options]", specs);
+    return options->has("help") ? 0 : 2;
+  }
+  const auto model = ocr::parse_model(options->get("model"));
+  if (!model) {
+    return fail("Unsupported model '" + options->get("model") + "'. Available models: " +
+                    std::string(ocr::kAvailableModels), 2);
+  }
+  int dpi = 0;
+  try {
+    dpi = std::stoi(options->get("dpi"));
+  } catch (const std::exception&) {
+  }
+  if (dpi < 72 || dpi > 600) return fail("--dpi must be from 72 to 600", 2);
+  const std::string format = options->get("format");
+  if (format != "json" && !(format == "md" && *model == ocr::Model::lightonocr)) {
+    return fail("--format must be json, or md with --model lightonocr", 2);
+  }
+
+  const std::string& path = options->positional().front();
+  auto bytes = read_file(path);
+  if (!bytes) return fail(bytes.error().message);
+  auto engine = ocr::make_tesseract_engine();
+  worker::PageProcessor processor(*engine);
+  auto document = processor.open(std::move(*bytes));
+  if (!document) return fail(document.error().message);
+
+  nlohmann::json results = nlohmann::json::object();
+  std::string markdown;
+  for (int page = 0; page < document->page_count(); ++page) {
+    auto outcome = processor.process(*document, page, dpi, *model);
+    if (!outcome) std::cerr << "visor ocr: page " << page << ": " << outcome.error().message << "\n";
+    if (outcome && outcome->is_string()) markdown += (markdown.empty() ? "" : "\n\n") + outcome->get<std::string>();
+    results["page_" + std::to_string(page)] = worker::page_result(outcome);
+  }
+  if (format == "md") {
+    std::cout << markdown << "\n";
+    return 0;
+  }
+  const nlohmann::json out = {{"filename", file_name_of(path)},
+                              {"model", std::string(ocr::model_name(*model))},
+                              {"dpi", dpi},
+                              {"total_pages", document->page_count()},
+                              {"results", results},
+                              {"metadata", {{"engine", engine->name()}}}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace visor::cli
