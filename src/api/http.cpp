@@ -73,7 +73,7 @@ void add_cors_headers(http::fields& fields) {
 
 Response preflight_response(std::string_view requested_headers) {
   Response response(http::status::no_content, 11);
-  response.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
+  response.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
   response.set(http::field::access_control_allow_headers,
                requested_headers.empty() ? "Authorization, Content-Type, Last-Event-ID, Idempotency-Key"
                                          : requested_headers);

@@ -78,18 +78,24 @@ awaitable<bool> drain_body(Connection& c, RequestParser& parser) {
   co_return s.ok();
 }
 
-awaitable<void> send_100_continue_if_expected(Connection& c, const RequestParser& parser) {
-  const auto expect = parser.get()[http::field::expect];
-  if (!beast::iequals(expect, "100-continue")) co_return;
+bool expects_100_continue(const RequestParser& parser) {
+  return beast::iequals(parser.get()[http::field::expect], "100-continue");
+}
+
+awaitable<void> send_100_continue(Connection& c, const RequestParser& parser) {
   http::response<http::empty_body> go_on(http::status::continue_, parser.get().version());
   co_await http::async_write(c.stream, go_on, kUseTuple);
 }
 
-// Replies with an error after draining the body; too_large errors close the
-// connection, since the body may not have been read to its end.
-awaitable<bool> reply_error_after_body(Connection& c, RequestParser& parser, const Error& error) {
+// Replies with an error to a request whose body is not wanted. A client
+// waiting for "100 Continue" has not sent the body: answer at once and
+// close. Otherwise the body is on its way: drain it first, so the client
+// reads the reply instead of a connection reset.
+awaitable<bool> reject_request(Connection& c, RequestParser& parser, const Error& error, bool body_is_coming) {
+  if (!body_is_coming) co_return co_await write_response(c, error_response(error), parser, false);
+  parser.body_limit(boost::none);
   const bool drained = co_await drain_body(c, parser);
-  co_return co_await write_response(c, error_response(error), parser, drained);
+  co_return co_await write_response(c, error_response(error), parser, drained && error.kind != Error::Kind::too_large);
 }
 
 // Waits, for the deprecated POST /ocr, until the job finishes.
@@ -113,25 +119,27 @@ awaitable<jobs::Job> wait_until_finished(Service& service, const jobs::Job& acce
 awaitable<bool> handle_upload(Connection& c, RequestParser& parser, const Target& target, bool legacy) {
   Service& service = c.service;
   const std::uint64_t max_upload = service.options().max_upload_bytes;
-  parser.body_limit(max_upload + kMultipartOverhead);
+  const bool body_is_coming = !expects_100_continue(parser);
 
   auto submission = service.parse_submission(target);
-  if (!submission) co_return co_await reply_error_after_body(c, parser, submission.error());
+  if (!submission) co_return co_await reject_request(c, parser, submission.error(), body_is_coming);
   auto boundary = multipart_boundary(parser.get()[http::field::content_type]);
   if (!boundary) {
-    co_return co_await reply_error_after_body(
-        c, parser, Error::invalid_request("Missing form field 'file': upload the PDF as multipart/form-data field 'file'"));
+    const auto missing =
+        Error::invalid_request("Missing form field 'file': upload the PDF as multipart/form-data field 'file'");
+    co_return co_await reject_request(c, parser, missing, body_is_coming);
   }
   if (parser.content_length() && *parser.content_length() > max_upload + kMultipartOverhead) {
-    co_return co_await write_response(c, error_response(Error::too_large(
-        "The upload exceeds the " + util::describe_size(max_upload) + " limit")), parser, false);
+    const auto too_large = Error::too_large("The upload exceeds the " + util::describe_size(max_upload) + " limit");
+    co_return co_await reject_request(c, parser, too_large, body_is_coming);
   }
-  co_await send_100_continue_if_expected(c, parser);
+  if (!body_is_coming) co_await send_100_continue(c, parser);
 
+  parser.body_limit(max_upload + kMultipartOverhead);
   MultipartParser multipart(std::move(*boundary), MultipartLimits{.max_file_bytes = max_upload});
   Status body = co_await read_body(c, parser, [&](std::string_view piece) { return multipart.feed(piece); });
   if (body) body = multipart.finish();
-  if (!body) co_return co_await reply_error_after_body(c, parser, body.error());
+  if (!body) co_return co_await reject_request(c, parser, body.error(), true);
 
   auto job = co_await service.submit(*submission, multipart.parts());
   if (!job) co_return co_await write_response(c, error_response(job.error()), parser, true);
@@ -207,6 +215,7 @@ awaitable<bool> send_final_events(EventWriter& events, Service& service, const j
 
 awaitable<void> stream_job(Connection& c, RequestParser& parser, const std::string& job_id) {
   Service& service = c.service;
+  parser.body_limit(kSmallBodyLimit);
   if (!co_await drain_body(c, parser)) co_return;
   auto found = co_await service.find_job(job_id);
   if (!found) {
@@ -309,6 +318,9 @@ awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Se
   for (;;) {
     RequestParser parser;
     parser.header_limit(kHeaderLimit);
+    // Each route sets its own body limit once it knows the route; until
+    // then a declared Content-Length must not fail the header read.
+    parser.body_limit(boost::none);
     c.stream.expires_after(options.header_timeout);
     auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, kUseTuple);
     if (ec == http::error::header_limit) {

@@ -29,12 +29,13 @@ constexpr std::size_t kHeaderSearchBytes = 1024;
 
 constexpr char kDamaged[] = "The PDF is damaged and cannot be read";
 
-template <class T, void (*Drop)(fz_context*, T*)>
+// Drop functions take (ctx, T*) or, for paths, strokes and text, (ctx, const T*).
+template <class T, auto Drop>
 struct Dropper {
   fz_context* ctx;
   void operator()(T* p) const { Drop(ctx, p); }
 };
-template <class T, void (*Drop)(fz_context*, T*)>
+template <class T, auto Drop>
 using Owned = std::unique_ptr<T, Dropper<T, Drop>>;
 
 using OwnedDocument = Owned<fz_document, fz_drop_document>;
@@ -132,6 +133,11 @@ int real_page_count(fz_context* ctx, fz_document* document, int claimed) {
   return found;
 }
 
+bool was_repaired(fz_context* ctx, fz_document* document) {
+  pdf_document* pdf = pdf_specifics(ctx, document);
+  return pdf != nullptr && pdf_was_repaired(ctx, pdf) != 0;
+}
+
 }  // namespace
 
 struct Context::Impl {
@@ -216,8 +222,11 @@ struct Document::Impl {
     fz_document* doc = document.get();
     if (Status s = guarded(ctx, kDamaged, [&] { claimed = fz_count_pages(ctx, doc); }); !s) return s;
     page_count = real_page_count(ctx, doc, claimed);
-    if (page_count <= 0) return Error::bad_input("The PDF has no pages");
-    return {};
+    if (page_count > 0) return {};
+    // A repaired file whose catalog or page tree was lost (e.g. cut short)
+    // may still hold page objects, but nothing says in which order.
+    if (was_repaired(ctx, doc)) return Error::bad_input(std::string(kDamaged) + ": no pages could be recovered");
+    return Error::bad_input("The PDF has no pages");
   }
 };
 

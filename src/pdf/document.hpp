@@ -52,7 +52,9 @@ class Document {
 
   // Renders one page at `dpi` (72 DPI == 1 px per point), grayscale
   // (channels 1) or RGB (channels 3), white background, no alpha.
-  // Kind::bad_input when the page cannot be rendered.
+  // Kind::bad_input when the page cannot be rendered, invalid_request for a
+  // page index, DPI or channel count out of range, too_large when the image
+  // would exceed 200 megapixels.
   Result<util::Image> render(int page_index, int dpi, int channels);
 
  private:
@@ -69,8 +71,8 @@ struct Annotation {
 };
 
 // Draws each annotation on a copy of `page` (channels 3) with an outline of
-// `line_width` pixels and its label in the same colour, and encodes the result
-// as PNG bytes.
+// `line_width` pixels just outside the box and its label in black or white on
+// a tag of the same colour, and encodes the result as PNG bytes.
 Result<std::string> draw_annotations_png(Context& context, const util::Image& page,
                                          const std::vector<Annotation>& annotations, int line_width);
 
