@@ -7,7 +7,7 @@ namespace visor::api {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
+using json = Json;
 
 jobs::Job completed_job() {
   jobs::Job job;
