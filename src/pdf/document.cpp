@@ -258,7 +258,7 @@ Result<PageSize> Document::page_size(int page_index) {
   return PageSize{bounds->x1 - bounds->x0, bounds->y1 - bounds->y0};
 }
 
-Result<util::Image> Document::render(int page_index, int dpi, int channels) {
+Result<util::Image> Document::render(int page_index, double dpi, int channels) {
   if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
   if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
   fz_context* ctx = impl_->ctx;
@@ -272,7 +272,7 @@ Result<util::Image> Document::render(int page_index, int dpi, int channels) {
   const double pixels = std::fabs((bounds->x1 - bounds->x0) * scale) * std::fabs((bounds->y1 - bounds->y0) * scale);
   if (!(pixels <= kMaxPixels)) {
     return Error::too_large("Page " + std::to_string(page_index + 1) + " is too large to render at " +
-                            std::to_string(dpi) + " DPI (" + std::to_string(static_cast<long long>(pixels / 1e6)) +
+                            std::to_string(static_cast<int>(dpi)) + " DPI (" + std::to_string(static_cast<long long>(pixels / 1e6)) +
                             " megapixels; the limit is " + std::to_string(static_cast<int>(kMaxPixels / 1e6)) + ")");
   }
 
@@ -483,6 +483,60 @@ Result<std::string> encode_png(Context& context, const util::Image& image) {
   auto pixmap = wrap_pixels(ctx, image, pixels);
   if (!pixmap) return pixmap.take_error();
   return png_bytes(ctx, pixmap->get());
+}
+
+}  // namespace visor::pdf
+
+namespace visor::pdf {
+
+Result<PixelSize> Document::pixel_size(int page_index, double dpi) {
+  if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
+  auto page = impl_->load_page(page_index);
+  if (!page) return page.take_error();
+  auto bounds = impl_->bounds(page->get());
+  if (!bounds) return bounds.take_error();
+  // The same rounding fz_new_pixmap_from_page applies.
+  const auto scale = static_cast<float>(dpi / 72.0);
+  const fz_irect box = fz_round_rect(fz_transform_rect(*bounds, fz_scale(scale, scale)));
+  return PixelSize{box.x1 - box.x0, box.y1 - box.y0};
+}
+
+Result<util::Image> Document::render_to_size(int page_index, int width, int height, int channels) {
+  if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
+  if (width <= 0 || height <= 0) return Error::invalid_request("The target size must be positive");
+  if (static_cast<double>(width) * height > kMaxPixels) return Error::too_large("The target size is too large");
+  fz_context* ctx = impl_->ctx;
+  auto page = impl_->load_page(page_index);
+  if (!page) return page.take_error();
+  auto bounds = impl_->bounds(page->get());
+  if (!bounds) return bounds.take_error();
+  const float page_width = bounds->x1 - bounds->x0;
+  const float page_height = bounds->y1 - bounds->y0;
+  if (!(page_width > 0 && page_height > 0)) return Error::bad_input("The page has no area");
+
+  const fz_matrix ctm = fz_scale(static_cast<float>(width) / page_width, static_cast<float>(height) / page_height);
+  fz_pixmap* rendered = nullptr;
+  fz_page* raw_page = page->get();
+  Status s = guarded(ctx, "The page cannot be rendered", [&] {
+    rendered = fz_new_pixmap_from_page(ctx, raw_page, ctm, colorspace_for(ctx, channels), 0);
+  });
+  const OwnedPixmap rendered_owner = own<OwnedPixmap>(ctx, rendered);
+  if (!s) return s.error();
+  if (fz_pixmap_width(ctx, rendered) == width && fz_pixmap_height(ctx, rendered) == height) {
+    return copy_pixels(ctx, rendered);
+  }
+  // A page box off the integer grid can round one pixel wider or taller;
+  // stretch the few rows or columns back to the exact size.
+  const fz_point corners[4] = {{0, 0},
+                               {static_cast<float>(fz_pixmap_width(ctx, rendered)), 0},
+                               {static_cast<float>(fz_pixmap_width(ctx, rendered)),
+                                static_cast<float>(fz_pixmap_height(ctx, rendered))},
+                               {0, static_cast<float>(fz_pixmap_height(ctx, rendered))}};
+  fz_pixmap* exact = nullptr;
+  s = guarded(ctx, "The page cannot be resized", [&] { exact = fz_warp_pixmap(ctx, rendered, corners, width, height); });
+  const OwnedPixmap exact_owner = own<OwnedPixmap>(ctx, exact);
+  if (!s) return s.error();
+  return copy_pixels(ctx, exact);
 }
 
 }  // namespace visor::pdf

@@ -29,6 +29,11 @@ class Context {
   std::unique_ptr<Impl> impl_;
 };
 
+struct PixelSize {
+  int width = 0;
+  int height = 0;
+};
+
 struct PageSize {
   double width_pt = 0;   // after /Rotate, as the page is displayed
   double height_pt = 0;
@@ -55,7 +60,15 @@ class Document {
   // Kind::bad_input when the page cannot be rendered, invalid_request for a
   // page index, DPI or channel count out of range, too_large when the image
   // would exceed 200 megapixels.
-  Result<util::Image> render(int page_index, int dpi, int channels);
+  Result<util::Image> render(int page_index, double dpi, int channels);
+
+  // The size in pixels of render(page_index, dpi, ...), without rendering.
+  Result<PixelSize> pixel_size(int page_index, double dpi);
+
+  // Renders one page stretched to exactly width × height pixels (vision
+  // models expect exact input sizes; rendering at the target size is sharper
+  // than resampling a rendered page).
+  Result<util::Image> render_to_size(int page_index, int width, int height, int channels);
 
  private:
   struct Impl;

@@ -408,3 +408,36 @@ TEST_F(CorpusTest, LargeDocumentsCountEveryPage) {
 
 }  // namespace
 }  // namespace visor::pdf
+
+namespace visor::pdf {
+namespace {
+
+TEST_F(DocumentTest, PixelSizeMatchesTheRenderedSize) {
+  auto document = open(make_pdf({{text_page("A"), 595, 842}, {text_page("B"), 612, 792, 90}}));
+  ASSERT_TRUE(document.ok());
+  for (int page = 0; page < 2; ++page) {
+    for (double dpi : {72.0, 100.0, 200.0, 333.0}) {
+      auto size = document->pixel_size(page, dpi);
+      auto image = document->render(page, dpi, 1);
+      ASSERT_TRUE(size.ok() && image.ok());
+      EXPECT_EQ(size->width, image->width) << page << " " << dpi;
+      EXPECT_EQ(size->height, image->height) << page << " " << dpi;
+    }
+  }
+}
+
+TEST_F(DocumentTest, RendersToAnExactSizeStretchingThePage) {
+  auto document = open(make_pdf({{text_page("HELLO"), 595, 842}}));
+  ASSERT_TRUE(document.ok());
+  for (const auto& [w, h] : {std::pair{1652, 2352}, std::pair{597, 843}, std::pair{300, 300}}) {
+    auto image = document->render_to_size(0, w, h, 3);
+    ASSERT_TRUE(image.ok()) << image.error().message;
+    EXPECT_EQ(image->width, w);
+    EXPECT_EQ(image->height, h);
+    EXPECT_EQ(image->channels, 3);
+  }
+  EXPECT_FALSE(document->render_to_size(0, 0, 10, 3).ok());
+}
+
+}  // namespace
+}  // namespace visor::pdf
