@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -12,9 +13,25 @@
 
 namespace visor::ocr {
 
+// Renders the page being recognised, for engines that need their own image
+// (remote vision models want colour at sizes of their own).
+class PageRenderer {
+ public:
+  virtual ~PageRenderer() = default;
+  // The size in pixels of the page rendered at `dpi`: the coordinate space
+  // of every box in a dotsocr result.
+  virtual Result<std::pair<int, int>> pixel_size(double dpi) = 0;
+  // The page stretched to exactly width × height, channels 1 or 3.
+  virtual Result<util::Image> render_to_size(int width, int height, int channels) = 0;
+  virtual Result<std::string> encode_png(const util::Image& image) = 0;
+};
+
 struct PageInput {
-  const util::Image& image;  // the page rendered at `dpi`, channels 1
+  // The page rendered at `dpi`, channels 1; empty when the engine
+  // renders_itself().
+  const util::Image& image;
   int dpi = 200;
+  PageRenderer* renderer = nullptr;  // set by the page processor
 };
 
 // Thread safety: an Engine instance is used by one thread at a time; each
@@ -23,8 +40,13 @@ class Engine {
  public:
   virtual ~Engine() = default;
 
-  // "tesseract 5.3.0", or a remote model's served name.
+  // The engine that produced the latest result: "tesseract 5.3.0", or the
+  // served model name of the endpoint that answered.
   virtual std::string name() const = 0;
+
+  // True when recognize() renders the page itself through
+  // PageInput::renderer; the caller then skips the grayscale render.
+  virtual bool renders_itself(Model) const { return false; }
 
   // The page's result in `model`'s format: for dotsocr a JSON array of
   // elements (see layout.hpp), for lightonocr a JSON string of Markdown.
