@@ -14,3 +14,5 @@ target_include_directories(visor_mupdf INTERFACE ${MUPDF_STATIC_INCLUDE_DIRS})
 target_link_libraries(visor_mupdf INTERFACE ${MUPDF_STATIC_LDFLAGS} PkgConfig::HARFBUZZ)
 
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET GLOBAL tesseract lept)
+
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET GLOBAL libcurl)
