@@ -52,21 +52,21 @@ Result<int> count_pages(const std::shared_ptr<const std::string>& bytes) {
 }  // namespace
 
 Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOptions options,
-                 std::vector<ModelInfo> models, std::function<void()> on_job_created)
+                 const ModelCatalog& models, std::function<void()> on_job_created)
     : store_(store),
       blocking_(blocking),
       options_(options),
-      models_(std::move(models)),
+      models_(models),
       on_job_created_(std::move(on_job_created)),
       watcher_(store, options.sse_poll) {}
 
 Result<Submission> Service::parse_submission(const Target& target) const {
   Submission submission;
   if (auto model = target.param("model"); model && !model->empty()) {
-    const bool known = std::any_of(models_.begin(), models_.end(), [&](const auto& m) { return m.id == *model; });
-    if (!known) {
+    const auto ids = models_.model_ids();
+    if (std::find(ids.begin(), ids.end(), *model) == ids.end()) {
       std::string available;
-      for (const auto& m : models_) available += (available.empty() ? "" : ", ") + m.id;
+      for (const auto& id : ids) available += (available.empty() ? "" : ", ") + id;
       return Error::bad_input("Unsupported model '" + std::string(*model) + "'. Available models: " + available);
     }
     submission.model = *model;
@@ -79,6 +79,7 @@ Result<Submission> Service::parse_submission(const Target& target) const {
     }
     submission.dpi = *dpi;
   }
+  if (Status available = models_.check_available(submission.model); !available) return available.take_error();
   return submission;
 }
 
@@ -126,15 +127,7 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
 }
 
 Response Service::models() const {
-  json list = json::array();
-  for (const auto& model : models_) {
-    list.push_back({{"id", model.id},
-                    {"description", model.description},
-                    {"output", model.output},
-                    {"available", true},
-                    {"engine", {{"type", model.engine_type}, {"name", model.engine_name}}}});
-  }
-  return json_response(http::status::ok, {{"models", list}, {"default", "dotsocr"}});
+  return json_response(http::status::ok, {{"models", models_.describe()}, {"default", "dotsocr"}});
 }
 
 asio::awaitable<Result<jobs::Job>> Service::find_job(const std::string& job_id) {

@@ -32,13 +32,18 @@ struct ServiceOptions {
   std::chrono::milliseconds sse_heartbeat{1500};
 };
 
-// What GET /ocr/models says about one model.
-struct ModelInfo {
-  std::string id;
-  std::string description;
-  std::string output;       // "layout" | "markdown"
-  std::string engine_type;  // "embedded" | "remote"
-  std::string engine_name;  // "tesseract 5.3.0"
+// The models this server offers and whether their engines can take work.
+// Thread safety: called from any thread.
+class ModelCatalog {
+ public:
+  virtual ~ModelCatalog() = default;
+  virtual std::vector<std::string> model_ids() const = 0;
+  // The "models" list of GET /ocr/models: id, description, output,
+  // availability, engine (type, name, endpoints with health).
+  virtual Json describe() const = 0;
+  // unavailable, saying what to do, when `model`'s backend is configured but
+  // cannot be reached.
+  virtual Status check_available(const std::string& model) const = 0;
 };
 
 // The validated parameters of a submission.
@@ -49,15 +54,16 @@ struct Submission {
 
 class Service {
  public:
-  // REQUIRES: store and blocking pool outlive the service. `on_job_created`
-  // is called (on any thread) after each accepted job, to wake workers.
+  // REQUIRES: store, blocking pool and catalog outlive the service.
+  // `on_job_created` is called (on any thread) after each accepted job, to
+  // wake workers.
   Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, ServiceOptions options,
-          std::vector<ModelInfo> models, std::function<void()> on_job_created);
+          const ModelCatalog& models, std::function<void()> on_job_created);
 
   const ServiceOptions& options() const { return options_; }
 
   // Validates the query of a submission: unsupported model (400), dpi
-  // not an integer in 72..600 (422).
+  // not an integer in 72..600 (422), model backend unreachable (503).
   Result<Submission> parse_submission(const Target& target) const;
 
   // Validates the upload and records the job; the errors are the reply.
@@ -82,7 +88,7 @@ class Service {
   jobs::JobStore& store_;
   boost::asio::thread_pool& blocking_;
   ServiceOptions options_;
-  std::vector<ModelInfo> models_;
+  const ModelCatalog& models_;
   std::function<void()> on_job_created_;
   JobWatcher watcher_;
 };

@@ -12,9 +12,11 @@
 #include "api/server.hpp"
 #include "api/service.hpp"
 #include "cli/command_list.hpp"
+#include "cli/engine_setup.hpp"
 #include "cli/options.hpp"
 #include "jobs/retention.hpp"
 #include "ocr/engine.hpp"
+#include "ocr/remote/remote_engine.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
 #include "worker/worker_pool.hpp"
@@ -26,7 +28,7 @@ constexpr int kBlockingThreads = 4;
 
 std::vector<OptionSpec> serve_options() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return {
+  std::vector<OptionSpec> specs = {
       {"host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
       {"port", "8003", "TCP port to listen on"},
       {"data", "./data", "Directory for the job store (created if missing)"},
@@ -41,9 +43,13 @@ std::vector<OptionSpec> serve_options() {
       {"log-level", "info", "debug, info, warn or error"},
       {"help", "", "Show this help", true},
   };
+  const auto engines = engine_options();
+  specs.insert(specs.end() - 1, engines.begin(), engines.end());
+  return specs;
 }
 
 struct ServeConfig {
+  std::map<ocr::Model, ocr::remote::RemoteModelConfig> remote;
   api::ServerOptions server;
   api::ServiceOptions service;
   worker::WorkerOptions workers;
@@ -109,18 +115,9 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   if (!upload) upload = Error::bad_input("--max-upload: " + upload.error().message);
   config.service.max_upload_bytes = reader.take(std::move(upload));
   config.log_level = reader.take(log_level_option(options.get("log-level")), util::LogLevel::info);
+  config.remote = reader.take(engine_config(options));
   if (!reader.error().empty()) return Error::bad_input(reader.error());
   return config;
-}
-
-std::vector<api::ModelInfo> embedded_models() {
-  const std::string engine = ocr::tesseract_engine_name();
-  return {
-      {"dotsocr", "Layout detection: elements with bounding boxes, categories and text (dots.ocr format)", "layout",
-       "embedded", engine},
-      {"lightonocr", "Markdown text extraction, one Markdown document per page (LightOnOCR format)", "markdown",
-       "embedded", engine},
-  };
 }
 
 std::string node_id() {
@@ -144,12 +141,15 @@ int serve(const ServeConfig& config) {
     return 1;
   }
 
+  ocr::remote::RemoteBackends backends(config.remote);
+  EngineCatalog catalog(backends);
   worker::WorkerOptions worker_options = config.workers;
   worker_options.node_id = node_id();
-  worker::WorkerPool workers(**store, [] { return ocr::make_tesseract_engine(); }, worker_options);
+  worker::WorkerPool workers(**store, [&backends] { return ocr::remote::make_engine_router(backends); },
+                             worker_options);
   jobs::RetentionSweeper sweeper(**store, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
   boost::asio::thread_pool blocking(kBlockingThreads);
-  api::Service service(**store, blocking, config.service, embedded_models(), [&workers] { workers.notify_work(); });
+  api::Service service(**store, blocking, config.service, catalog, [&workers] { workers.notify_work(); });
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";

@@ -45,6 +45,10 @@ void log_store_error(std::string_view event, const jobs::PageTask& task, const E
                          {"error", error.message}});
 }
 
+bool is_transient(const Error& error) {
+  return error.kind == Error::Kind::unavailable || error.kind == Error::Kind::timeout;
+}
+
 void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
                   const jobs::PageTask& task) {
   const auto started = std::chrono::steady_clock::now();
@@ -73,8 +77,15 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
                                   {"ms", std::to_string(elapsed_ms)}, {"error", outcome.error().message}});
   }
 
-  // A page error is a result, not a failure to retry: the engine judged this
-  // page and would judge it the same way again.
+  // An engine that could not be reached or ran out of time may succeed
+  // later: the page goes back to the queue (a page error after the last
+  // attempt). Any other error is the engine's verdict on this page.
+  if (!outcome && is_transient(outcome.error())) {
+    if (Status s = store.fail_page(task, outcome.error().message, util::now_ms()); !s) {
+      log_store_error("page.fail_not_recorded", task, s.error());
+    }
+    return;
+  }
   const std::string result = page_result(outcome).dump();
   if (Status s = store.complete_page(task, result, processor.engine_name(), util::now_ms()); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
