@@ -3,11 +3,9 @@
 // correctness (effective_status() reports expiry on time); it reclaims space.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "jobs/job_store.hpp"
+#include "util/periodic.hpp"
 
 namespace visor::jobs {
 
@@ -15,23 +13,16 @@ class RetentionSweeper {
  public:
   // Sweeps every `interval` until destroyed. REQUIRES: `store` outlives this.
   RetentionSweeper(JobStore& store, std::chrono::milliseconds interval);
-  ~RetentionSweeper();
-  RetentionSweeper(const RetentionSweeper&) = delete;
-  RetentionSweeper& operator=(const RetentionSweeper&) = delete;
 
   // A sweep interval that keeps expiry prompt for short TTLs and cheap for
   // long ones: half the TTL, between 1 s and 60 s.
   static std::chrono::milliseconds interval_for(std::chrono::seconds result_ttl);
 
  private:
-  void run();
+  void sweep();
 
   JobStore& store_;
-  std::chrono::milliseconds interval_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  util::PeriodicThread thread_;  // last: ticks only once the store is set
 };
 
 }  // namespace visor::jobs

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "util/base64.hpp"
 #include "util/duration.hpp"
+#include "util/periodic.hpp"
 #include "util/time.hpp"
 #include "util/ulid.hpp"
 
@@ -83,6 +86,29 @@ TEST(Base64Test, MatchesRfc4648Vectors) {
 TEST(TimeTest, FormatsIso8601WithMilliseconds) {
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_iso8601(1762425000123), "2025-11-06T10:30:00.123Z");
+}
+
+}  // namespace
+}  // namespace visor::util
+
+namespace visor::util {
+namespace {
+
+TEST(PeriodicThreadTest, TicksRepeatedlyAndStopsPromptly) {
+  std::atomic<int> ticks{0};
+  const auto started = std::chrono::steady_clock::now();
+  {
+    PeriodicThread thread(std::chrono::milliseconds(5), [&] { ++ticks; });
+    while (ticks.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(ticks.load(), 3);
+  const int after_stop = ticks.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(ticks.load(), after_stop);
+  {
+    PeriodicThread idle(std::chrono::hours(1), [&] { ++ticks; });
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -10,22 +10,25 @@ constexpr auto kProbeTimeout = std::chrono::seconds(3);
 
 }  // namespace
 
-RemoteBackends::RemoteBackends(std::map<Model, RemoteModelConfig> models, std::chrono::milliseconds probe_interval)
-    : configs_(std::move(models)), probe_interval_(probe_interval) {
-  for (const auto& [model, config] : configs_) {
-    if (!config.endpoints.empty()) pools_[model] = std::make_unique<EndpointPool>(config.endpoints);
+namespace {
+
+std::map<Model, std::unique_ptr<EndpointPool>> make_pools(const std::map<Model, RemoteModelConfig>& configs) {
+  std::map<Model, std::unique_ptr<EndpointPool>> pools;
+  for (const auto& [model, config] : configs) {
+    if (!config.endpoints.empty()) pools[model] = std::make_unique<EndpointPool>(config.endpoints);
   }
-  probe_due();
-  prober_ = std::thread([this] { run(); });
+  return pools;
 }
 
-RemoteBackends::~RemoteBackends() {
-  {
-    const std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  prober_.join();
+}  // namespace
+
+RemoteBackends::RemoteBackends(std::map<Model, RemoteModelConfig> models, std::chrono::milliseconds probe_interval)
+    : configs_(std::move(models)),
+      pools_(make_pools(configs_)),
+      prober_(probe_interval, [this] { probe_due(); }) {
+  // Health is known before the server takes its first request. A periodic
+  // probe overlapping this one is harmless: the pools lock their state.
+  probe_due();
 }
 
 EndpointPool* RemoteBackends::pool(Model model) {
@@ -57,15 +60,6 @@ void RemoteBackends::probe_due() {
                        {{"model", std::string(model_name(model))}, {"url", endpoint.url}, {"error", error}});
       }
     }
-  }
-}
-
-void RemoteBackends::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, probe_interval_, [this] { return stopping_; })) {
-    lock.unlock();
-    probe_due();
-    lock.lock();
   }
 }
 

@@ -4,15 +4,13 @@
 // endpoints out of service (GET /v1/models) and brings them back.
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "ocr/model.hpp"
 #include "ocr/remote/endpoint_pool.hpp"
+#include "util/periodic.hpp"
 
 namespace visor::ocr::remote {
 
@@ -29,9 +27,6 @@ class RemoteBackends {
   // Probes every endpoint once before returning, so health is known at once.
   explicit RemoteBackends(std::map<Model, RemoteModelConfig> models,
                           std::chrono::milliseconds probe_interval = std::chrono::seconds(2));
-  ~RemoteBackends();
-  RemoteBackends(const RemoteBackends&) = delete;
-  RemoteBackends& operator=(const RemoteBackends&) = delete;
 
   // nullptr when `model` has no remote backend (the embedded engine serves it).
   EndpointPool* pool(Model model);
@@ -39,15 +34,10 @@ class RemoteBackends {
 
  private:
   void probe_due();
-  void run();
 
   std::map<Model, RemoteModelConfig> configs_;
   std::map<Model, std::unique_ptr<EndpointPool>> pools_;
-  std::chrono::milliseconds probe_interval_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread prober_;
+  util::PeriodicThread prober_;  // last: probes only once the pools exist
 };
 
 }  // namespace visor::ocr::remote
