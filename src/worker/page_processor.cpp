@@ -34,10 +34,21 @@ class DocumentPage final : public ocr::PageRenderer {
   int page_index_;
 };
 
+// A page smaller than this (a page box clipped to nothing, a hairline) holds
+// nothing to read; Tesseract crashes on some such images, so no engine sees them.
+constexpr int kMinReadablePixels = 8;
+
+nlohmann::json empty_result(ocr::Model model) {
+  return model == ocr::Model::dotsocr ? nlohmann::json::array() : nlohmann::json("");
+}
+
 }  // namespace
 
 Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model) {
   DocumentPage page(context_, document, page_index);
+  auto size = document.pixel_size(page_index, dpi);
+  if (!size) return size.take_error();
+  if (size->width < kMinReadablePixels || size->height < kMinReadablePixels) return empty_result(model);
   if (engine_.renders_itself(model)) return engine_.recognize(ocr::PageInput{util::Image{}, dpi, &page}, model);
   auto image = document.render(page_index, dpi, 1);
   if (!image) return image.take_error();
