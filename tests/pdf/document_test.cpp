@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_pdf.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,50 +18,8 @@ extern "C" {
 namespace visor::pdf {
 namespace {
 
-struct TestPage {
-  std::string content;  // the page's content stream; font /F1 is Helvetica
-  int width = 612;
-  int height = 792;
-  int rotate = 0;
-};
-
-// A well-formed PDF with a correct xref table. `claimed_count` < 0 writes
-// the real page count into /Count.
-std::string make_pdf(const std::vector<TestPage>& pages, int claimed_count = -1) {
-  std::vector<std::string> objects;
-  std::string kids;
-  for (std::size_t i = 0; i < pages.size(); ++i) kids += std::to_string(4 + 2 * i) + " 0 R ";
-  const int count = claimed_count < 0 ? static_cast<int>(pages.size()) : claimed_count;
-  objects.push_back("<< /Type /Catalog /Pages 2 0 R >>");
-  objects.push_back("<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(count) + " >>");
-  objects.push_back("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-  for (std::size_t i = 0; i < pages.size(); ++i) {
-    const TestPage& p = pages[i];
-    objects.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + std::to_string(p.width) + " " +
-                      std::to_string(p.height) + "] /Rotate " + std::to_string(p.rotate) +
-                      " /Resources << /Font << /F1 3 0 R >> >> /Contents " + std::to_string(5 + 2 * i) + " 0 R >>");
-    objects.push_back("<< /Length " + std::to_string(p.content.size()) + " >>\nstream\n" + p.content +
-                      "\nendstream");
-  }
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<std::size_t> offsets;
-  for (std::size_t i = 0; i < objects.size(); ++i) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-  }
-  const std::size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
-  for (std::size_t offset : offsets) {
-    char entry[21];
-    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
-    pdf += entry;
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-         std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
-}
-
-std::string text_page(const std::string& text) { return "BT /F1 72 Tf 72 600 Td (" + text + ") Tj ET"; }
+using test::make_pdf;
+using test::text_page;
 
 std::shared_ptr<const std::string> bytes(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 
