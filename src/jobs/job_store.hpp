@@ -9,6 +9,7 @@
 // Kind::unavailable when the storage cannot be used (disk full, locked too
 // long, connection lost); nothing is half-written on error.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,35 @@ struct LeaseRequest {
   std::int64_t now_ms = 0;
   std::chrono::milliseconds lease_duration{30000};
   int max_pages_in_flight_per_job = 8;
+};
+
+// A page of GET /ocr/jobs: newest first, optionally one status only.
+struct ListQuery {
+  // Only jobs whose effective status at `now_ms` is this one (a finished
+  // job past its expiry counts as expired even before the sweeper ran).
+  std::optional<JobStatus> status;
+  std::int64_t now_ms = 0;
+  // Only jobs older than this id (the last id of the previous page);
+  // empty for the first page.
+  std::string before_id;
+  int limit = 20;  // REQUIRES: > 0
+};
+
+struct JobList {
+  std::vector<Job> jobs;
+  // True when more jobs match after the last one returned.
+  bool more = false;
+};
+
+// What an operator watches, read in one snapshot.
+struct StoreStats {
+  // Jobs per status as stored (expiry applied by the sweeper), indexed by
+  // static_cast<std::size_t>(JobStatus).
+  std::array<std::int64_t, 5> jobs_by_status{};
+  // Pages queued for a worker (not leased, not done) of pending and running jobs.
+  std::int64_t queued_pages = 0;
+  // Submission time of the oldest job that still has queued pages; 0 when none.
+  std::int64_t oldest_queued_submitted_at = 0;
 };
 
 class JobStore {
@@ -82,6 +112,16 @@ class JobStore {
   // Marks finished jobs whose expiry has passed as expired and deletes their
   // documents and page results. Returns how many jobs expired.
   virtual Result<int> expire_jobs(std::int64_t now_ms) = 0;
+
+  // Jobs newest first (by id, which sorts by submission time), at most
+  // query.limit of them. Owners are not filtered: there are no API keys yet.
+  virtual Result<JobList> list_jobs(const ListQuery& query) = 0;
+
+  // Counters for metrics; a few aggregate queries, no scan of page results.
+  virtual Result<StoreStats> stats() = 0;
+
+  // A cheap round trip that proves the storage answers (readiness checks).
+  virtual Status ping() = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path`, in WAL mode.

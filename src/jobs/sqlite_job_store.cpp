@@ -294,6 +294,65 @@ class SqliteJobStore final : public JobStore {
     });
   }
 
+  Result<JobList> list_jobs(const ListQuery& query) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    // One row more than asked tells whether another page follows.
+    auto select = (*db)->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE (?1 = '' OR id < ?1) AND " +
+                                 std::string(status_condition(query.status)) + " ORDER BY id DESC LIMIT ?3");
+    if (!select) return select.take_error();
+    select->bind(1, query.before_id).bind(2, query.now_ms).bind(3, std::int64_t{query.limit} + 1);
+    JobList list;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) break;
+      if (static_cast<int>(list.jobs.size()) == query.limit) {
+        list.more = true;
+        break;
+      }
+      list.jobs.push_back(job_from_row(*select));
+    }
+    return list;
+  }
+
+  Result<StoreStats> stats() override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    StoreStats stats;
+    auto by_status = (*db)->prepare("SELECT status, COUNT(*) FROM jobs GROUP BY status");
+    if (!by_status) return by_status.take_error();
+    for (;;) {
+      auto row = by_status->step();
+      if (!row) return row.take_error();
+      if (!*row) break;
+      if (auto status = parse_status(by_status->column_text(0))) {
+        stats.jobs_by_status[static_cast<std::size_t>(*status)] = by_status->column_int(1);
+      }
+    }
+    auto queued = (*db)->prepare(
+        "SELECT COUNT(*), COALESCE(MIN(j.submitted_at), 0) FROM pages p JOIN jobs j ON j.id = p.job_id "
+        "WHERE p.state = 'queued' AND j.status IN ('pending', 'running')");
+    if (!queued) return queued.take_error();
+    auto row = queued->step();
+    if (!row) return row.take_error();
+    if (*row) {
+      stats.queued_pages = queued->column_int(0);
+      stats.oldest_queued_submitted_at = queued->column_int(1);
+    }
+    return stats;
+  }
+
+  Status ping() override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare("SELECT COUNT(*) FROM jobs WHERE id = ''");
+    if (!select) return select.take_error();
+    auto row = select->step();
+    if (!row) return row.take_error();
+    return {};
+  }
+
   Result<int> expire_jobs(std::int64_t now_ms) override {
     int expired = 0;
     Status s = write([&](sqlite::Database& db) -> Status {
@@ -332,6 +391,21 @@ class SqliteJobStore final : public JobStore {
 
   std::int64_t expiry_after(std::int64_t now_ms) const {
     return now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.result_ttl).count();
+  }
+
+  // The WHERE clause that keeps jobs whose effective status at ?2 is
+  // `status`, matching effective_status() in job.cpp.
+  static std::string_view status_condition(std::optional<JobStatus> status) {
+    if (!status) return "?2 IS NOT NULL";
+    switch (*status) {
+      case JobStatus::pending: return "status = 'pending' AND ?2 IS NOT NULL";
+      case JobStatus::running: return "status = 'running' AND ?2 IS NOT NULL";
+      case JobStatus::completed: return "status = 'completed' AND expires_at > ?2";
+      case JobStatus::failed: return "status = 'failed' AND expires_at > ?2";
+      case JobStatus::expired:
+        return "(status = 'expired' OR (status IN ('completed', 'failed') AND expires_at <= ?2))";
+    }
+    return "?2 IS NOT NULL";
   }
 
   static Error lost_lease(const PageTask& task) {

@@ -227,6 +227,70 @@ TEST_F(SqliteJobStoreTest, ConcurrentWorkersNeverLeaseTheSamePage) {
   for (int i = 0; i < 40; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], i);
 }
 
+std::vector<std::string> ids_of(const JobList& list) {
+  std::vector<std::string> ids;
+  for (const auto& job : list.jobs) ids.push_back(job.id);
+  return ids;
+}
+
+TEST_F(SqliteJobStoreTest, ListIsNewestFirstAndPagesWithTheLastId) {
+  const std::string oldest = submit(1, 1000);
+  const std::string middle = submit(1, 2000);
+  const std::string newest = submit(1, 3000);
+  auto first = store_->list_jobs({.now_ms = 5000, .limit = 2});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(ids_of(*first), (std::vector<std::string>{newest, middle}));
+  EXPECT_TRUE(first->more);
+  auto second = store_->list_jobs({.now_ms = 5000, .before_id = middle, .limit = 2});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(ids_of(*second), std::vector<std::string>{oldest});
+  EXPECT_FALSE(second->more);
+  EXPECT_FALSE(store_->list_jobs({.now_ms = 5000, .limit = 3})->more);
+}
+
+TEST_F(SqliteJobStoreTest, ListFiltersByEffectiveStatus) {
+  const std::string done = submit(1, 1000);
+  const std::string waiting = submit(1, 2000);
+  PageTask task = lease(2500);
+  ASSERT_EQ(task.job_id, done);
+  ASSERT_TRUE(store_->complete_page(task, "{}", "e", 3000).ok());
+  auto with = [&](JobStatus status, std::int64_t now) {
+    auto list = store_->list_jobs({.status = status, .now_ms = now});
+    EXPECT_TRUE(list.ok());
+    return ids_of(*list);
+  };
+  EXPECT_EQ(with(JobStatus::completed, 4000), std::vector<std::string>{done});
+  EXPECT_EQ(with(JobStatus::pending, 4000), std::vector<std::string>{waiting});
+  EXPECT_TRUE(with(JobStatus::failed, 4000).empty());
+  // Past its expiry the job lists as expired before and after the sweep.
+  EXPECT_TRUE(with(JobStatus::completed, 3000 + 60000).empty());
+  EXPECT_EQ(with(JobStatus::expired, 3000 + 60000), std::vector<std::string>{done});
+  ASSERT_EQ(*store_->expire_jobs(3000 + 60000), 1);
+  EXPECT_EQ(with(JobStatus::expired, 3000 + 60000), std::vector<std::string>{done});
+}
+
+TEST_F(SqliteJobStoreTest, StatsCountJobsAndQueuedPages) {
+  const std::string first = submit(3, 1000);
+  submit(2, 2000);
+  PageTask task = lease(2500);
+  ASSERT_EQ(task.job_id, first);
+  auto stats = store_->stats();
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(stats->jobs_by_status[static_cast<std::size_t>(JobStatus::running)], 1);
+  EXPECT_EQ(stats->jobs_by_status[static_cast<std::size_t>(JobStatus::pending)], 1);
+  EXPECT_EQ(stats->jobs_by_status[static_cast<std::size_t>(JobStatus::completed)], 0);
+  EXPECT_EQ(stats->queued_pages, 4);
+  EXPECT_EQ(stats->oldest_queued_submitted_at, 1000);
+  EXPECT_TRUE(store_->ping().ok());
+}
+
+TEST_F(SqliteJobStoreTest, StatsOfAnEmptyStoreAreZero) {
+  auto stats = store_->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->queued_pages, 0);
+  EXPECT_EQ(stats->oldest_queued_submitted_at, 0);
+}
+
 TEST(JobIdTest, IsFcPrefixedUlidAndValidated) {
   const std::string id = new_job_id(1730889000000);
   EXPECT_EQ(id.size(), 29u);
