@@ -13,8 +13,15 @@ struct FixedRoute {
   RouteId id;
 };
 
-constexpr std::array<FixedRoute, 4> kFixedRoutes{{
-    {"/", verb::get, RouteId::index},
+constexpr std::array<FixedRoute, 12> kFixedRoutes{{
+    {"/", verb::get, RouteId::web_app},
+    {"/api", verb::get, RouteId::api_index},
+    {"/healthz", verb::get, RouteId::health},
+    {"/readyz", verb::get, RouteId::ready},
+    {"/metrics", verb::get, RouteId::metrics},
+    {"/openapi.json", verb::get, RouteId::openapi},
+    {"/docs", verb::get, RouteId::docs},
+    {"/ocr/jobs", verb::get, RouteId::jobs_list},
     {"/ocr/models", verb::get, RouteId::models},
     {"/ocr/submit", verb::post, RouteId::submit},
     {"/ocr", verb::post, RouteId::legacy_ocr},
@@ -31,10 +38,46 @@ constexpr std::array<JobRoute, 3> kJobRoutes{{
     {"/ocr/stream/", RouteId::stream},
 }};
 
+constexpr std::string_view kAssetPrefix = "/static/";
+constexpr std::string_view kPagePrefix = "/ocr/page/";
+
+struct RouteName {
+  RouteId id;
+  std::string_view name;
+};
+
+constexpr std::array<RouteName, 19> kRouteNames{{
+    {RouteId::web_app, "/"},
+    {RouteId::api_index, "/api"},
+    {RouteId::health, "/healthz"},
+    {RouteId::ready, "/readyz"},
+    {RouteId::metrics, "/metrics"},
+    {RouteId::openapi, "/openapi.json"},
+    {RouteId::docs, "/docs"},
+    {RouteId::asset, "/static/{file}"},
+    {RouteId::jobs_list, "/ocr/jobs"},
+    {RouteId::models, "/ocr/models"},
+    {RouteId::submit, "/ocr/submit"},
+    {RouteId::legacy_ocr, "/ocr"},
+    {RouteId::status, "/ocr/status/{job_id}"},
+    {RouteId::result, "/ocr/result/{job_id}"},
+    {RouteId::stream, "/ocr/stream/{job_id}"},
+    {RouteId::page_image, "/ocr/page/{job_id}/{page}"},
+    {RouteId::preflight, "preflight"},
+    {RouteId::not_found, "not_found"},
+    {RouteId::method_not_allowed, "method_not_allowed"},
+}};
+
+Route route_of(RouteId id) {
+  Route route;
+  route.id = id;
+  return route;
+}
+
 Route with_method(verb method, verb expected, Route route) {
-  if (method == verb::options) return {RouteId::preflight, {}};
+  if (method == verb::options) return route_of(RouteId::preflight);
   if (method == expected) return route;
-  return {RouteId::method_not_allowed, {}};
+  return route_of(RouteId::method_not_allowed);
 }
 
 }  // namespace
@@ -42,15 +85,41 @@ Route with_method(verb method, verb expected, Route route) {
 Route match_route(verb method, std::string_view path) {
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   for (const auto& fixed : kFixedRoutes) {
-    if (path == fixed.path) return with_method(method, fixed.method, {fixed.id, {}});
+    if (path == fixed.path) return with_method(method, fixed.method, route_of(fixed.id));
   }
   for (const auto& job : kJobRoutes) {
     if (!path.starts_with(job.prefix)) continue;
     const std::string_view id = path.substr(job.prefix.size());
     if (id.empty() || id.find('/') != std::string_view::npos) break;
-    return with_method(method, verb::get, {job.id, std::string(id)});
+    Route route = route_of(job.id);
+    route.job_id = id;
+    return with_method(method, verb::get, std::move(route));
   }
-  return {RouteId::not_found, {}};
+  if (path.starts_with(kPagePrefix)) {
+    const std::string_view rest = path.substr(kPagePrefix.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size() ||
+        rest.find('/', slash + 1) != std::string_view::npos) {
+      return route_of(RouteId::not_found);
+    }
+    Route route = route_of(RouteId::page_image);
+    route.job_id = rest.substr(0, slash);
+    route.page = rest.substr(slash + 1);
+    return with_method(method, verb::get, std::move(route));
+  }
+  if (path.starts_with(kAssetPrefix) && path.size() > kAssetPrefix.size()) {
+    Route route = route_of(RouteId::asset);
+    route.asset = path.substr(kAssetPrefix.size());
+    return with_method(method, verb::get, std::move(route));
+  }
+  return route_of(RouteId::not_found);
+}
+
+std::string_view route_name(RouteId id) {
+  for (const auto& route : kRouteNames) {
+    if (route.id == id) return route.name;
+  }
+  return "unknown";
 }
 
 }  // namespace visor::api

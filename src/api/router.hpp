@@ -11,13 +11,22 @@
 namespace visor::api {
 
 enum class RouteId {
-  index,
+  web_app,    // GET /: the web UI's page
+  api_index,  // GET /api: the JSON list of endpoints
+  health,
+  ready,
+  metrics,
+  openapi,
+  docs,
+  asset,  // GET /static/...: an embedded file
+  jobs_list,
   models,
   submit,
   legacy_ocr,
   status,
   result,
   stream,
+  page_image,  // GET /ocr/page/{job_id}/{page}
   preflight,
   not_found,
   method_not_allowed,
@@ -26,8 +35,14 @@ enum class RouteId {
 struct Route {
   RouteId id = RouteId::not_found;
   std::string job_id;  // for status, result and stream; not yet validated
+  std::string asset;   // for asset: the path after /static/
+  std::string page;    // for page_image: the page index as written; not yet validated
 };
 
 Route match_route(boost::beast::http::verb method, std::string_view path);
+
+// The route's path template ("/ocr/status/{job_id}"), a bounded set of
+// names fit for metric labels and logs.
+std::string_view route_name(RouteId id);
 
 }  // namespace visor::api

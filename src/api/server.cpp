@@ -9,8 +9,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/assets.hpp"
 #include "api/router.hpp"
 #include "api/sse.hpp"
+#include "api/stream_cursor.hpp"
 #include "api/views.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
@@ -38,9 +40,13 @@ struct Connection {
   beast::flat_buffer buffer;
   const ServerOptions& options;
   Service& service;
+  // What the current request was answered with, for metrics and logs.
+  unsigned status = 0;
+  std::string job_id;
 };
 
 awaitable<bool> write_response(Connection& c, Response response, const RequestParser& parser, bool keep_alive) {
+  c.status = response.result_int();
   add_cors_headers(response.base());
   response.version(parser.get().version());
   response.keep_alive(keep_alive && parser.get().keep_alive());
@@ -143,6 +149,7 @@ awaitable<bool> handle_upload(Connection& c, RequestParser& parser, const Target
 
   auto job = co_await service.submit(*submission, multipart.parts());
   if (!job) co_return co_await write_response(c, error_response(job.error()), parser, true);
+  c.job_id = job->id;
   if (!legacy) co_return co_await write_response(c, json_response(http::status::ok, submit_body(*job)), parser, true);
 
   const jobs::Job finished = co_await wait_until_finished(service, *job);
@@ -165,13 +172,16 @@ class EventWriter {
     head.keep_alive(false);
     head.chunked(true);
     http::response_serializer<http::empty_body> serializer(head);
+    c_.status = head.result_int();
     c_.stream.expires_after(c_.options.body_timeout);
     auto [ec, n] = co_await http::async_write_header(c_.stream, serializer, kUseTuple);
     co_return !ec;
   }
 
-  awaitable<bool> send(std::string_view event, const json& data) {
-    const std::string text = format_sse_event(event, data.dump(-1, ' ', false, json::error_handler_t::replace));
+  // `id` becomes the event's id: field (none when empty).
+  awaitable<bool> send(std::string_view event, const json& data, std::string_view id) {
+    const std::string text =
+        format_sse_event(event, data.dump(-1, ' ', false, json::error_handler_t::replace), id);
     c_.stream.expires_after(c_.options.body_timeout);
     auto [ec, n] = co_await asio::async_write(c_.stream, http::make_chunk(asio::buffer(text)), kUseTuple);
     co_return !ec;
@@ -187,49 +197,103 @@ class EventWriter {
 };
 
 // The events that end a stream for a job in a final state; false when the
-// job is not final yet.
+// job is not final yet. They carry the cursor "end": a client reconnecting
+// after them gets only `close`, never the result twice.
 awaitable<bool> send_final_events(EventWriter& events, Service& service, const jobs::Job& job,
                                   jobs::JobStatus status) {
+  StreamCursor delivered;
+  delivered.finished = true;
+  const std::string end = format_cursor(delivered);
+  const std::string expired = expired_message(service.options().result_ttl);
   switch (status) {
     case jobs::JobStatus::completed: {
       auto pages = co_await service.read_pages(job.id);
       if (pages) {
-        co_await events.send("result", sse_result_event(job, *pages));
+        co_await events.send("result", sse_result_event(job, *pages), end);
       } else {
-        co_await events.send("error", sse_error_event(job.id, expired_message(service.options().result_ttl)));
+        co_await events.send("error", sse_error_event(job.id, expired), end);
       }
       break;
     }
     case jobs::JobStatus::failed:
-      co_await events.send("error", sse_error_event(job.id, job.error));
+      co_await events.send("error", sse_error_event(job.id, job.error), end);
       break;
     case jobs::JobStatus::expired:
-      co_await events.send("error", sse_error_event(job.id, expired_message(service.options().result_ttl)));
+      co_await events.send("error", sse_error_event(job.id, expired), end);
       break;
     default:
       co_return false;
   }
-  co_await events.send("close", sse_close_event());
+  co_await events.send("close", sse_close_event(), end);
   co_return true;
 }
 
-awaitable<void> stream_job(Connection& c, RequestParser& parser, const std::string& job_id) {
+// Sends a `page` event for each finished page not yet in `cursor`, in page
+// order, and records it there. False when the client left.
+awaitable<bool> send_new_pages(EventWriter& events, Service& service, const jobs::Job& job, StreamCursor& cursor) {
+  auto pages = co_await service.read_pages(job.id);
+  if (!pages) co_return true;  // expired meanwhile: the final events say so
+  for (const auto& page : *pages) {
+    if (!page.finished || cursor.pages_sent.contains(page.page_index)) continue;
+    cursor.pages_sent.insert(page.page_index);
+    if (!co_await events.send("page", sse_page_event(job, page), format_cursor(cursor))) co_return false;
+  }
+  co_return true;
+}
+
+// Where a reconnecting client left off: the Last-Event-ID header that
+// EventSource sends, else ?last_event_id= for a new EventSource that wants
+// to resume. Unreadable values start the stream over.
+StreamCursor resume_point(const RequestParser& parser, const Target& target, int total_pages) {
+  std::string_view text = parser.get()["Last-Event-ID"];
+  if (text.empty()) text = target.param("last_event_id").value_or("");
+  return parse_cursor(text, total_pages).value_or(StreamCursor{});
+}
+
+// Counts a stream as open for its lifetime.
+class OpenStream {
+ public:
+  explicit OpenStream(ApiMetrics& metrics) : metrics_(metrics) { metrics_.stream_opened(); }
+  ~OpenStream() { metrics_.stream_closed(); }
+  OpenStream(const OpenStream&) = delete;
+  OpenStream& operator=(const OpenStream&) = delete;
+
+ private:
+  ApiMetrics& metrics_;
+};
+
+awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& target, const std::string& job_id) {
   Service& service = c.service;
   parser.body_limit(kSmallBodyLimit);
   if (!co_await drain_body(c, parser)) co_return;
+  const auto pages_text = target.param("pages");
+  const auto want_pages = pages_text ? parse_bool(*pages_text) : std::optional<bool>(false);
+  if (!want_pages) {
+    co_await write_response(c, error_response(http::status::unprocessable_entity, "pages must be true or false"),
+                            parser, false);
+    co_return;
+  }
   auto found = co_await service.find_job(job_id);
   if (!found) {
     co_await write_response(c, error_response(found.error()), parser, false);
     co_return;
   }
+  StreamCursor cursor = resume_point(parser, target, found->total_pages);
   EventWriter events(c);
   if (!co_await events.start(parser)) co_return;
-  util::log_info("stream.opened", {{"job_id", job_id}});
+  const OpenStream counted(service.api_metrics());
+  util::log_info("stream.opened", {{"job_id", job_id}, {"resumed", format_cursor(cursor)}});
+  if (cursor.finished) {
+    co_await events.send("close", sse_close_event(), format_cursor(cursor));
+    co_await events.finish();
+    co_return;
+  }
 
   auto watch = service.watcher().watch(job_id, *found);
   const auto opened = std::chrono::steady_clock::now();
   auto last_sent = opened - service.options().sse_heartbeat;
   std::optional<std::pair<jobs::JobStatus, int>> last_state;
+  int pages_read_at = -1;  // pages_done when finished pages were last read
   asio::steady_timer timer(co_await asio::this_coro::executor);
 
   for (;;) {
@@ -241,14 +305,21 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const std::stri
     const std::pair state{status, job.pages_done};
 
     if (state != last_state || now - last_sent >= service.options().sse_heartbeat) {
-      if (!co_await events.send("status", sse_status_event(job, status, elapsed.count()))) co_return;
+      if (!co_await events.send("status", sse_status_event(job, status, elapsed.count()), format_cursor(cursor))) {
+        co_return;
+      }
       last_state = state;
       last_sent = now;
     }
+    if (*want_pages && job.pages_done != pages_read_at) {
+      pages_read_at = job.pages_done;
+      if (!co_await send_new_pages(events, service, job, cursor)) co_return;
+    }
     if (co_await send_final_events(events, service, job, status)) break;
     if (elapsed >= service.options().sse_timeout) {
-      co_await events.send("timeout", sse_timeout_event(job_id, service.options().sse_timeout));
-      co_await events.send("close", sse_close_event());
+      // The job goes on: a client reconnecting resumes from here.
+      co_await events.send("timeout", sse_timeout_event(job_id, service.options().sse_timeout), format_cursor(cursor));
+      co_await events.send("close", sse_close_event(), format_cursor(cursor));
       break;
     }
     timer.expires_after(service.options().sse_poll);
@@ -258,19 +329,45 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const std::stri
   util::log_info("stream.closed", {{"job_id", job_id}});
 }
 
-Response index_response() {
+Response api_index_response() {
   return json_response(http::status::ok,
                        {{"service", "visor"},
                         {"description", "OCR job server"},
                         {"endpoints",
                          {"POST /ocr/submit", "GET /ocr/stream/{job_id}", "GET /ocr/status/{job_id}",
-                          "GET /ocr/result/{job_id}", "GET /ocr/models", "POST /ocr (deprecated)"}}});
+                          "GET /ocr/result/{job_id}", "GET /ocr/jobs", "GET /ocr/models", "POST /ocr (deprecated)",
+                          "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "GET /docs"}},
+                        {"openapi", "/openapi.json"},
+                        {"docs", "/docs"}});
+}
+
+// An embedded file; 404 {"detail"} when there is none by that name.
+Response asset_response(std::string_view name) {
+  const Asset* asset = find_asset(name);
+  if (asset == nullptr) return error_response(http::status::not_found, "Not Found");
+  Response response(http::status::ok, 11);
+  response.set(http::field::content_type, asset->content_type);
+  // Embedded files change only with the binary; a short max-age keeps an
+  // upgraded server's page fresh.
+  response.set(http::field::cache_control, "public, max-age=300");
+  response.body() = std::string(asset->body);
+  response.prepare_payload();
+  return response;
 }
 
 // Routes whose request body is ignored and whose reply is one response.
 awaitable<Response> answer(Connection& c, const Route& route, const Target& target, const RequestParser& parser) {
   switch (route.id) {
-    case RouteId::index: co_return index_response();
+    case RouteId::web_app: co_return asset_response("index.html");
+    case RouteId::docs: co_return asset_response("docs.html");
+    case RouteId::openapi: co_return asset_response("openapi.json");
+    case RouteId::asset: co_return asset_response(route.asset);
+    case RouteId::api_index: co_return api_index_response();
+    case RouteId::health: co_return c.service.health();
+    case RouteId::ready: co_return co_await c.service.ready();
+    case RouteId::metrics: co_return co_await c.service.metrics();
+    case RouteId::jobs_list: co_return co_await c.service.list_jobs(target);
+    case RouteId::page_image: co_return co_await c.service.page_image(route.job_id, route.page, target);
     case RouteId::models: co_return c.service.models();
     case RouteId::status: co_return co_await c.service.status(route.job_id);
     case RouteId::result: {
@@ -291,6 +388,8 @@ awaitable<bool> handle_request(Connection& c, RequestParser& parser) {
   const Target target = parse_target(parser.get().target());
   const Route route = match_route(parser.get().method(), target.path);
   const auto started = std::chrono::steady_clock::now();
+  c.status = 0;
+  c.job_id = route.job_id;
   bool keep_alive = false;
   switch (route.id) {
     case RouteId::submit:
@@ -298,7 +397,7 @@ awaitable<bool> handle_request(Connection& c, RequestParser& parser) {
       keep_alive = co_await handle_upload(c, parser, target, route.id == RouteId::legacy_ocr);
       break;
     case RouteId::stream:
-      co_await stream_job(c, parser, route.job_id);
+      co_await stream_job(c, parser, target, route.job_id);
       break;
     default: {
       parser.body_limit(kSmallBodyLimit);
@@ -307,14 +406,19 @@ awaitable<bool> handle_request(Connection& c, RequestParser& parser) {
     }
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  util::log(util::LogLevel::debug, "http.request",
-            {{"method", std::string(parser.get().method_string())}, {"path", target.path},
-             {"ms", std::to_string(ms.count())}});
+  const std::string_view name = route_name(route.id);
+  if (c.status != 0) c.service.api_metrics().count_request(name, c.status);  // 0: the client left unanswered
+  log_request(c.options.log_format, {.method = parser.get().method_string(),
+                                     .route = name,
+                                     .path = target.path,
+                                     .status = c.status,
+                                     .ms = ms.count(),
+                                     .job_id = c.job_id});
   co_return keep_alive;
 }
 
 awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Service& service) {
-  Connection c{beast::tcp_stream(std::move(socket)), {}, options, service};
+  Connection c{beast::tcp_stream(std::move(socket)), {}, options, service, 0, {}};
   for (;;) {
     RequestParser parser;
     parser.header_limit(kHeaderLimit);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "api/access_log.hpp"
 #include "api/service.hpp"
 #include "util/result.hpp"
 
@@ -17,6 +18,7 @@ struct ServerOptions {
   int io_threads = 2;
   std::chrono::seconds header_timeout{30};  // to receive a request's headers
   std::chrono::seconds body_timeout{60};    // between two pieces of a body
+  LogFormat log_format = LogFormat::text;   // of the per-request log (access_log.hpp)
 };
 
 class HttpServer {

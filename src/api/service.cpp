@@ -51,14 +51,51 @@ Result<int> count_pages(const std::shared_ptr<const std::string>& bytes) {
 
 }  // namespace
 
+ApiMetrics::ApiMetrics(util::metrics::Registry& registry)
+    : http_requests_(registry.counter("visor_http_requests_total", "HTTP requests answered, by route template and status code.",
+                                      {"route", "code"})),
+      sse_streams_open_(registry.gauge("visor_sse_streams_open", "SSE streams open now.").with({})) {}
+
+void ApiMetrics::count_request(std::string_view route, unsigned status) {
+  http_requests_.with({route, std::to_string(status)}).add();
+}
+
 Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOptions options,
-                 const ModelCatalog& models, std::function<void()> on_job_created)
+                 const ModelCatalog& models, util::metrics::Registry& metrics, ServiceHooks hooks)
     : store_(store),
       blocking_(blocking),
       options_(options),
       models_(models),
-      on_job_created_(std::move(on_job_created)),
-      watcher_(store, options.sse_poll) {}
+      metrics_(metrics),
+      hooks_(std::move(hooks)),
+      api_metrics_(metrics),
+      watcher_(store, options.sse_poll) {
+  register_store_metrics(metrics);
+}
+
+// Gauges read from the store at scrape time, so they hold for every process
+// sharing the store, not only this one.
+void Service::register_store_metrics(util::metrics::Registry& registry) {
+  auto& by_status = registry.gauge("visor_jobs", "Jobs in the store by status.", {"status"});
+  auto& depth = registry.gauge("visor_queue_depth", "Pages waiting for a worker.").with({});
+  auto& oldest = registry.gauge("visor_oldest_pending_age_seconds",
+                                "Age of the oldest job that has pages waiting for a worker; 0 when none.")
+                     .with({});
+  registry.add_collector([this, &by_status, &depth, &oldest] {
+    auto stats = store_.stats();
+    if (!stats) {
+      util::log_warn("metrics.store_unavailable", {{"error", stats.error().message}});
+      return;
+    }
+    for (auto status : {jobs::JobStatus::pending, jobs::JobStatus::running, jobs::JobStatus::completed,
+                        jobs::JobStatus::failed, jobs::JobStatus::expired}) {
+      by_status.with({jobs::status_name(status)}).set(static_cast<double>(stats->jobs_by_status[static_cast<std::size_t>(status)]));
+    }
+    depth.set(static_cast<double>(stats->queued_pages));
+    const std::int64_t since = stats->oldest_queued_submitted_at;
+    oldest.set(since == 0 ? 0.0 : static_cast<double>(std::max<std::int64_t>(0, util::now_ms() - since)) / 1000.0);
+  });
+}
 
 Result<Submission> Service::parse_submission(const Target& target) const {
   Submission submission;
@@ -114,7 +151,7 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
                                    {"pages", std::to_string(job.total_pages)},
                                    {"bytes", std::to_string(job.document->size())}});
-  if (on_job_created_) on_job_created_();
+  if (hooks_.on_job_created) hooks_.on_job_created();
 
   jobs::Job accepted;
   accepted.id = job.id;
@@ -128,6 +165,127 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
 
 Response Service::models() const {
   return json_response(http::status::ok, {{"models", models_.describe()}, {"default", "dotsocr"}});
+}
+
+Response Service::health() const { return json_response(http::status::ok, {{"status", "ok"}}); }
+
+asio::awaitable<Response> Service::ready() {
+  const Status store = co_await run_blocking(blocking_, [&] { return store_.ping(); });
+  const int workers = hooks_.live_workers ? hooks_.live_workers() : 0;
+  json available = json::array();
+  for (const auto& id : models_.model_ids()) {
+    if (models_.check_available(id)) available.push_back(id);
+  }
+  const json checks = {
+      {"store", {{"ok", store.ok()}, {"detail", store ? "reachable" : store.error().message}}},
+      {"workers", {{"ok", workers > 0}, {"detail", std::to_string(workers) + " running"}}},
+      {"models", {{"ok", !available.empty()}, {"available", available}}}};
+  const bool ready = store.ok() && workers > 0 && !available.empty();
+  co_return json_response(ready ? http::status::ok : http::status::service_unavailable,
+                          {{"status", ready ? "ready" : "not ready"}, {"checks", checks}});
+}
+
+asio::awaitable<Response> Service::metrics() {
+  std::string text = co_await run_blocking(blocking_, [&] { return metrics_.render(); });
+  Response response(http::status::ok, 11);
+  response.set(http::field::content_type, util::metrics::kContentType);
+  response.body() = std::move(text);
+  response.prepare_payload();
+  co_return response;
+}
+
+namespace {
+
+constexpr int kDefaultListLimit = 20;
+constexpr int kMaxListLimit = 100;
+
+Result<jobs::ListQuery> parse_list_query(const Target& target) {
+  jobs::ListQuery query;
+  query.now_ms = util::now_ms();
+  query.limit = kDefaultListLimit;
+  if (auto text = target.param("limit")) {
+    const auto limit = parse_int(*text);
+    if (!limit || *limit < 1 || *limit > kMaxListLimit) {
+      return Error::invalid_request("limit must be an integer from 1 to " + std::to_string(kMaxListLimit) +
+                                    ", got '" + std::string(*text) + "'");
+    }
+    query.limit = *limit;
+  }
+  if (auto text = target.param("status"); text && !text->empty()) {
+    query.status = jobs::parse_status(*text);
+    if (!query.status) {
+      return Error::invalid_request("status must be one of pending, running, completed, failed, expired; got '" +
+                                    std::string(*text) + "'");
+    }
+  }
+  if (auto text = target.param("cursor"); text && !text->empty()) {
+    if (!jobs::is_valid_job_id(*text)) {
+      return Error::invalid_request("cursor must be the next_cursor of a previous page, got '" + std::string(*text) + "'");
+    }
+    query.before_id = *text;
+  }
+  return query;
+}
+
+}  // namespace
+
+asio::awaitable<Response> Service::list_jobs(const Target& target) {
+  auto query = parse_list_query(target);
+  if (!query) co_return error_response(query.error());
+  auto list = co_await run_blocking(blocking_, [&] { return store_.list_jobs(*query); });
+  if (!list) co_return error_response(list.error());
+  json entries = json::array();
+  for (const auto& job : list->jobs) entries.push_back(job_summary(job, jobs::effective_status(job, query->now_ms)));
+  const json next = list->more ? json(list->jobs.back().id) : json(nullptr);
+  co_return json_response(http::status::ok, {{"jobs", std::move(entries)}, {"next_cursor", next}});
+}
+
+asio::awaitable<Response> Service::page_image(std::string job_id, std::string_view page, const Target& target) {
+  constexpr int kMinImageDpi = 36;
+  auto job = co_await find_job(job_id);
+  if (!job) co_return error_response(job.error());
+  const auto index = parse_int(page);
+  if (!index || *index < 0) co_return error_response(http::status::unprocessable_entity, "page must be a page index (0, 1, ...)");
+  if (*index >= job->total_pages) {
+    co_return error_response(http::status::not_found, "Job " + job->id + " has " + std::to_string(job->total_pages) +
+                                                           " pages; there is no page " + std::to_string(*index));
+  }
+  int dpi = job->dpi;
+  if (auto text = target.param("dpi")) {
+    const auto asked = parse_int(*text);
+    if (!asked || *asked < kMinImageDpi || *asked > job->dpi) {
+      co_return error_response(http::status::unprocessable_entity,
+                               "dpi must be an integer from " + std::to_string(kMinImageDpi) + " to the job's " +
+                                   std::to_string(job->dpi));
+    }
+    dpi = *asked;
+  }
+  if (jobs::effective_status(*job, util::now_ms()) == jobs::JobStatus::expired) {
+    co_return error_response(http::status::not_found, expired_message(options_.result_ttl));
+  }
+  auto png = co_await run_blocking(blocking_, [&] { return render_page_png(*job, *index, dpi); });
+  if (!png && png.error().kind == Error::Kind::not_found) {
+    co_return error_response(http::status::not_found, expired_message(options_.result_ttl));
+  }
+  if (!png) co_return error_response(png.error());
+  Response response(http::status::ok, 11);
+  response.set(http::field::content_type, "image/png");
+  // A page's pixels never change; results may expire, so keep it private.
+  response.set(http::field::cache_control, "private, max-age=3600");
+  response.body() = std::move(*png);
+  response.prepare_payload();
+  co_return response;
+}
+
+Result<std::string> Service::render_page_png(const jobs::Job& job, int page_index, int dpi) {
+  auto bytes = store_.read_document(job.id);
+  if (!bytes) return bytes.take_error();
+  pdf::Context& context = thread_pdf_context();
+  auto document = pdf::Document::open(context, std::move(*bytes));
+  if (!document) return document.take_error();
+  auto image = document->render(page_index, dpi, 3);
+  if (!image) return image.take_error();
+  return pdf::encode_png(context, *image);
 }
 
 asio::awaitable<Result<jobs::Job>> Service::find_job(const std::string& job_id) {

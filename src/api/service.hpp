@@ -20,6 +20,7 @@
 #include "api/multipart.hpp"
 #include "api/views.hpp"
 #include "jobs/job_store.hpp"
+#include "util/metrics.hpp"
 
 namespace visor::api {
 
@@ -52,13 +53,33 @@ struct Submission {
   int dpi = 200;
 };
 
+// What the service learns from the rest of the process. Each may be
+// empty; each is called on any thread.
+struct ServiceHooks {
+  std::function<void()> on_job_created;  // after each accepted job, to wake workers
+  std::function<int()> live_workers;     // worker threads ready to take pages (readiness)
+};
+
+// The API's own metrics: requests by route and code, open SSE streams.
+class ApiMetrics {
+ public:
+  explicit ApiMetrics(util::metrics::Registry& registry);
+  void count_request(std::string_view route, unsigned status);
+  void stream_opened() { sse_streams_open_.add(1); }
+  void stream_closed() { sse_streams_open_.add(-1); }
+
+ private:
+  util::metrics::Family<util::metrics::Counter>& http_requests_;
+  util::metrics::Gauge& sse_streams_open_;
+};
+
 class Service {
  public:
-  // REQUIRES: store, blocking pool and catalog outlive the service.
-  // `on_job_created` is called (on any thread) after each accepted job, to
-  // wake workers.
+  // REQUIRES: store, blocking pool, catalog and registry outlive the
+  // service, and only the service renders the registry (its collector reads
+  // the store through the service).
   Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, ServiceOptions options,
-          const ModelCatalog& models, std::function<void()> on_job_created);
+          const ModelCatalog& models, util::metrics::Registry& metrics, ServiceHooks hooks);
 
   const ServiceOptions& options() const { return options_; }
 
@@ -70,6 +91,21 @@ class Service {
   boost::asio::awaitable<Result<jobs::Job>> submit(const Submission& submission, std::vector<FormPart>& parts);
 
   Response models() const;
+  // GET /healthz: 200 while the process serves HTTP at all.
+  Response health() const;
+  // GET /readyz: 200 when the store answers, a worker is running and a
+  // model is available; 503 naming the failed checks otherwise.
+  boost::asio::awaitable<Response> ready();
+  // GET /metrics: the registry in the Prometheus text format.
+  boost::asio::awaitable<Response> metrics();
+  // GET /ocr/jobs?status=&limit=&cursor=: newest first; 422 for a bad
+  // parameter.
+  boost::asio::awaitable<Response> list_jobs(const Target& target);
+  // GET /ocr/page/{job_id}/{page}?dpi=: one page of the uploaded document
+  // as PNG, at `dpi` (36 to the job's DPI; default the job's DPI, where
+  // dotsocr boxes are in pixels). 404 for unknown jobs, pages out of range
+  // and expired jobs; 422 for a bad page or dpi.
+  boost::asio::awaitable<Response> page_image(std::string job_id, std::string_view page, const Target& target);
   boost::asio::awaitable<Response> status(std::string job_id);
   boost::asio::awaitable<Response> result(std::string job_id, bool annotate);
 
@@ -80,16 +116,21 @@ class Service {
   boost::asio::awaitable<Result<std::vector<jobs::PageRecord>>> read_pages(const std::string& job_id);
 
   JobWatcher& watcher() { return watcher_; }
+  ApiMetrics& api_metrics() { return api_metrics_; }
   boost::asio::thread_pool& blocking_pool() { return blocking_; }
 
  private:
   Result<Json> annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+  void register_store_metrics(util::metrics::Registry& registry);
+  Result<std::string> render_page_png(const jobs::Job& job, int page_index, int dpi);
 
   jobs::JobStore& store_;
   boost::asio::thread_pool& blocking_;
   ServiceOptions options_;
   const ModelCatalog& models_;
-  std::function<void()> on_job_created_;
+  util::metrics::Registry& metrics_;
+  ServiceHooks hooks_;
+  ApiMetrics api_metrics_;
   JobWatcher watcher_;
 };
 

@@ -62,14 +62,16 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
   return body;
 }
 
+json page_object(const jobs::PageRecord& page) {
+  json value = page.finished ? json::parse(page.result_json, nullptr, false)
+                             : json{{"status", "error"}, {"error", "The page was not processed"}};
+  if (value.is_discarded()) value = {{"status", "error"}, {"error", "The stored page result is unreadable"}};
+  return value;
+}
+
 json results_object(const std::vector<jobs::PageRecord>& pages) {
   json results = json::object();
-  for (const auto& page : pages) {
-    json value = page.finished ? json::parse(page.result_json, nullptr, false)
-                               : json{{"status", "error"}, {"error", "The page was not processed"}};
-    if (value.is_discarded()) value = {{"status", "error"}, {"error", "The stored page result is unreadable"}};
-    results["page_" + std::to_string(page.page_index)] = std::move(value);
-  }
+  for (const auto& page : pages) results["page_" + std::to_string(page.page_index)] = page_object(page);
   return results;
 }
 
@@ -86,6 +88,21 @@ json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& 
           {"engine", engine},
           {"submitted_at", util::format_iso8601(job.submitted_at)},
           {"completed_at", optional_time(job.completed_at)}};
+}
+
+json job_summary(const jobs::Job& job, jobs::JobStatus status) {
+  json summary = {{"job_id", job.id},
+                  {"status", jobs::status_name(status)},
+                  {"filename", job.filename},
+                  {"model", job.model},
+                  {"dpi", job.dpi},
+                  {"total_pages", job.total_pages},
+                  {"progress", progress_object(job)},
+                  {"submitted_at", util::format_iso8601(job.submitted_at)},
+                  {"started_at", optional_time(job.started_at)},
+                  {"completed_at", optional_time(job.completed_at)}};
+  if (status == jobs::JobStatus::failed) summary["error"] = job.error;
+  return summary;
 }
 
 json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages, json annotated_images) {
@@ -137,6 +154,14 @@ json sse_result_event(const jobs::Job& job, const std::vector<jobs::PageRecord>&
           {"model", job.model},
           {"results", results_object(pages)},
           {"metadata", metadata_object(job, pages)}};
+}
+
+json sse_page_event(const jobs::Job& job, const jobs::PageRecord& page) {
+  return {{"job_id", job.id},
+          {"page_index", page.page_index},
+          {"total_pages", job.total_pages},
+          {"model", job.model},
+          {"result", page_object(page)}};
 }
 
 json sse_error_event(const std::string& job_id, const std::string& error) {

@@ -27,12 +27,18 @@ Json submit_body(const jobs::Job& job);
 // Reply to GET /ocr/status/{id}; `status` is the effective status.
 Json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl);
 
+// One page in the API's page shape; unfinished pages are page errors.
+Json page_object(const jobs::PageRecord& page);
+
 // {"page_0": {...}, "page_1": {...}} in page order; unfinished pages are
 // reported as page errors (only reachable for failed jobs).
 Json results_object(const std::vector<jobs::PageRecord>& pages);
 
 // {"filename", "dpi", "engine", "submitted_at", "completed_at"}.
 Json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+
+// One entry of GET /ocr/jobs: what a job list shows, without results.
+Json job_summary(const jobs::Job& job, jobs::JobStatus status);
 
 // 200 body of GET /ocr/result for a completed job.
 Json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages,
@@ -48,6 +54,8 @@ Json result_failed_body(const jobs::Job& job);
 // SSE event payloads.
 Json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t elapsed_seconds);
 Json sse_result_event(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+// The opt-in `page` event (?pages=true): one finished page.
+Json sse_page_event(const jobs::Job& job, const jobs::PageRecord& page);
 Json sse_error_event(const std::string& job_id, const std::string& error);
 Json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit);
 Json sse_close_event();

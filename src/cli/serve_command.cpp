@@ -41,6 +41,7 @@ std::vector<OptionSpec> serve_options() {
       {"lease-timeout", "30s", "How long a page stays with a worker that stopped renewing it"},
       {"io-threads", "2", "Threads serving HTTP connections"},
       {"log-level", "info", "debug, info, warn or error"},
+      {"log-format", "text", "Request log: text (debug lines on stderr) or json (one object per request on stdout)"},
       {"help", "", "Show this help", true},
   };
   const auto engines = engine_options();
@@ -56,6 +57,12 @@ struct ServeConfig {
   std::filesystem::path data_dir;
   util::LogLevel log_level = util::LogLevel::info;
 };
+
+Result<api::LogFormat> log_format_option(const std::string& text) {
+  if (text == "text") return api::LogFormat::text;
+  if (text == "json") return api::LogFormat::json;
+  return Error::bad_input("--log-format must be text or json");
+}
 
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max) {
   const std::string text = options.get(name);
@@ -115,6 +122,7 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   if (!upload) upload = Error::bad_input("--max-upload: " + upload.error().message);
   config.service.max_upload_bytes = reader.take(std::move(upload));
   config.log_level = reader.take(log_level_option(options.get("log-level")), util::LogLevel::info);
+  config.server.log_format = reader.take(log_format_option(options.get("log-format")), api::LogFormat::text);
   config.remote = reader.take(engine_config(options));
   if (!reader.error().empty()) return Error::bad_input(reader.error());
   return config;
@@ -143,13 +151,17 @@ int serve(const ServeConfig& config) {
 
   ocr::remote::RemoteBackends backends(config.remote);
   EngineCatalog catalog(backends);
+  util::metrics::Registry metrics;
   worker::WorkerOptions worker_options = config.workers;
   worker_options.node_id = node_id();
+  worker_options.metrics = &metrics;
   worker::WorkerPool workers(**store, [&backends] { return ocr::remote::make_engine_router(backends); },
                              worker_options);
   jobs::RetentionSweeper sweeper(**store, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
   boost::asio::thread_pool blocking(kBlockingThreads);
-  api::Service service(**store, blocking, config.service, catalog, [&workers] { workers.notify_work(); });
+  api::Service service(**store, blocking, config.service, catalog, metrics,
+                       {.on_job_created = [&workers] { workers.notify_work(); },
+                        .live_workers = [&workers] { return workers.live_workers(); }});
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";

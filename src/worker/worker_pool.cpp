@@ -49,8 +49,17 @@ bool is_transient(const Error& error) {
   return error.kind == Error::Kind::unavailable || error.kind == Error::Kind::timeout;
 }
 
+// Seconds, from a fast text page to a slow remote model on a dense page.
+const std::vector<double> kPageDurationBuckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+
+void count_page(WorkerMetrics& metrics, const jobs::PageTask& task, const std::string& engine,
+                std::string_view outcome, double seconds) {
+  metrics.pages_processed.with({task.model, engine, outcome}).add();
+  metrics.page_duration.with({task.model}).observe(seconds);
+}
+
 void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
-                  const jobs::PageTask& task) {
+                  const jobs::PageTask& task, WorkerMetrics& metrics) {
   const auto started = std::chrono::steady_clock::now();
   auto document = documents.get(store, processor, task.job_id);
   if (auto* failure = std::get_if<OpenDocument::Failure>(&document)) {
@@ -80,12 +89,15 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   // An engine that could not be reached or ran out of time may succeed
   // later: the page goes back to the queue (a page error after the last
   // attempt). Any other error is the engine's verdict on this page.
+  const double seconds = static_cast<double>(elapsed_ms) / 1000.0;
   if (!outcome && is_transient(outcome.error())) {
+    count_page(metrics, task, processor.engine_name(), "retry", seconds);
     if (Status s = store.fail_page(task, outcome.error().message, util::now_ms()); !s) {
       log_store_error("page.fail_not_recorded", task, s.error());
     }
     return;
   }
+  count_page(metrics, task, processor.engine_name(), outcome ? "success" : "error", seconds);
   const std::string result = page_result(outcome).dump();
   if (Status s = store.complete_page(task, result, processor.engine_name(), util::now_ms()); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
@@ -94,8 +106,31 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
 
 }  // namespace
 
+WorkerMetrics::WorkerMetrics(util::metrics::Registry& registry)
+    : pages_processed(registry.counter("visor_pages_processed_total",
+                                       "Pages processed by this process's workers, by model, engine and outcome.",
+                                       {"model", "engine", "outcome"})),
+      page_duration(registry.histogram("visor_page_duration_seconds",
+                                       "Time to process one page (load, render, recognise), by model.",
+                                       kPageDurationBuckets, {"model"})),
+      busy_workers(registry.gauge("visor_busy_workers", "Worker threads processing a page now.").with({})) {}
+
+namespace {
+
+util::metrics::Registry& registry_for(const WorkerOptions& options,
+                                      std::unique_ptr<util::metrics::Registry>& own) {
+  if (options.metrics != nullptr) return *options.metrics;
+  own = std::make_unique<util::metrics::Registry>();
+  return *own;
+}
+
+}  // namespace
+
 WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerOptions options)
-    : store_(store), make_engine_(std::move(make_engine)), options_(std::move(options)) {
+    : store_(store),
+      make_engine_(std::move(make_engine)),
+      options_(std::move(options)),
+      metrics_(registry_for(options_, own_registry_)) {
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
   lease_keeper_ = std::thread([this] { renew_leases(); });
 }
@@ -137,6 +172,7 @@ void WorkerPool::run_worker(int index) {
   PageProcessor processor(*engine);
   OpenDocument documents;
   util::log_info("worker.started", {{"worker", worker_id}, {"engine", engine->name()}});
+  ++live_;
 
   for (;;) {
     {
@@ -159,10 +195,13 @@ void WorkerPool::run_worker(int index) {
     const jobs::PageTask& leased = **task;
     track(leased);
     ++busy_;
-    process_task(store_, processor, documents, leased);
+    metrics_.busy_workers.add(1);
+    process_task(store_, processor, documents, leased, metrics_);
+    metrics_.busy_workers.add(-1);
     --busy_;
     untrack(leased);
   }
+  --live_;
 }
 
 void WorkerPool::track(const jobs::PageTask& task) {

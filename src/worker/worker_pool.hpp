@@ -16,6 +16,7 @@
 
 #include "jobs/job_store.hpp"
 #include "ocr/engine.hpp"
+#include "util/metrics.hpp"
 
 namespace visor::worker {
 
@@ -27,6 +28,19 @@ struct WorkerOptions {
   // How often an idle worker looks for work that another process queued;
   // work queued in this process wakes workers at once (notify_work()).
   std::chrono::milliseconds idle_poll{500};
+  // Where the pool reports pages processed, page durations and busy
+  // workers; not owned, must outlive the pool. None: a private registry.
+  util::metrics::Registry* metrics = nullptr;
+};
+
+// The pool's metric families, registered once per registry.
+struct WorkerMetrics {
+  explicit WorkerMetrics(util::metrics::Registry& registry);
+  // outcome: "success", "error" (recorded as a page error) or "retry"
+  // (a transient failure; the page goes back to the queue).
+  util::metrics::Family<util::metrics::Counter>& pages_processed;
+  util::metrics::Family<util::metrics::Histogram>& page_duration;
+  util::metrics::Gauge& busy_workers;
 };
 
 // Makes one engine per worker thread; called on that thread.
@@ -45,6 +59,8 @@ class WorkerPool {
   void notify_work();
 
   int busy_workers() const { return busy_.load(); }
+  // Worker threads that made their engine and are taking pages.
+  int live_workers() const { return live_.load(); }
 
  private:
   void run_worker(int index);
@@ -63,6 +79,9 @@ class WorkerPool {
   std::uint64_t work_signals_ = 0;
   std::map<std::string, jobs::PageTask> in_flight_;  // by lease token
   std::atomic<int> busy_{0};
+  std::atomic<int> live_{0};
+  std::unique_ptr<util::metrics::Registry> own_registry_;
+  WorkerMetrics metrics_;
 
   std::vector<std::thread> threads_;
   std::thread lease_keeper_;

@@ -32,6 +32,39 @@ TEST(RouterTest, UnknownPathsAndEmptyOrNestedIdsAreNotFound) {
   EXPECT_EQ(match_route(verb::get, "/ocr/statusfc-1").id, RouteId::not_found);
 }
 
+TEST(RouterTest, MatchesOperatorDocsAndWebRoutes) {
+  EXPECT_EQ(match_route(verb::get, "/").id, RouteId::web_app);
+  EXPECT_EQ(match_route(verb::get, "/api").id, RouteId::api_index);
+  EXPECT_EQ(match_route(verb::get, "/healthz").id, RouteId::health);
+  EXPECT_EQ(match_route(verb::get, "/readyz").id, RouteId::ready);
+  EXPECT_EQ(match_route(verb::get, "/metrics").id, RouteId::metrics);
+  EXPECT_EQ(match_route(verb::get, "/openapi.json").id, RouteId::openapi);
+  EXPECT_EQ(match_route(verb::get, "/docs/").id, RouteId::docs);
+  EXPECT_EQ(match_route(verb::get, "/ocr/jobs").id, RouteId::jobs_list);
+  EXPECT_EQ(match_route(verb::post, "/ocr/jobs").id, RouteId::method_not_allowed);
+  const Route asset = match_route(verb::get, "/static/app.js");
+  EXPECT_EQ(asset.id, RouteId::asset);
+  EXPECT_EQ(asset.asset, "app.js");
+  EXPECT_EQ(match_route(verb::get, "/static/").id, RouteId::not_found);
+}
+
+TEST(RouterTest, PageImageRouteTakesAJobIdAndAPage) {
+  const Route route = match_route(verb::get, "/ocr/page/fc-1/3");
+  EXPECT_EQ(route.id, RouteId::page_image);
+  EXPECT_EQ(route.job_id, "fc-1");
+  EXPECT_EQ(route.page, "3");
+  EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1").id, RouteId::not_found);
+  EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1/").id, RouteId::not_found);
+  EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1/3/4").id, RouteId::not_found);
+  EXPECT_EQ(match_route(verb::post, "/ocr/page/fc-1/3").id, RouteId::method_not_allowed);
+}
+
+TEST(RouterTest, RouteNamesAreTemplatesNotRawPaths) {
+  EXPECT_EQ(route_name(match_route(verb::get, "/ocr/status/fc-1").id), "/ocr/status/{job_id}");
+  EXPECT_EQ(route_name(RouteId::asset), "/static/{file}");
+  EXPECT_EQ(route_name(RouteId::not_found), "not_found");
+}
+
 TEST(TargetTest, SplitsPathAndDecodesQuery) {
   const Target target = parse_target("/ocr/submit?model=dots%6Fcr&dpi=200&empty&x=a+b&dpi=300");
   EXPECT_EQ(target.path, "/ocr/submit");
