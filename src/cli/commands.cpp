@@ -12,7 +12,8 @@ constexpr std::string_view kUsage =
     "Usage: visor <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  serve      Run the OCR job server (HTTP API, workers, job store)\n"
+    "  serve      Run the OCR job server (HTTP API, worker processes, job store)\n"
+    "  worker     Run one worker process against a job store (serve starts these)\n"
     "  ocr FILE   OCR one document locally and print the result\n"
     "\n"
     "Run 'visor <command> --help' for the options of a command.\n";
@@ -23,6 +24,7 @@ int run(int argc, char** argv) {
   const std::string_view command = argc > 1 ? argv[1] : "";
   if (command == "serve") return serve_command(argc, argv);
   if (command == "ocr") return ocr_command(argc, argv);
+  if (command == "worker") return worker_command(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

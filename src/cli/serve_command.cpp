@@ -1,5 +1,6 @@
-// `visor serve`: the HTTP API, the worker pool and the retention sweeper in
-// one process around one job store.
+// `visor serve`: the HTTP API and the retention sweeper around one job store,
+// with supervised `visor worker` processes doing the OCR, so a document that
+// crashes a C library costs one worker process, never the API.
 
 #include <unistd.h>
 
@@ -13,13 +14,15 @@
 #include "api/service.hpp"
 #include "cli/command_list.hpp"
 #include "cli/engine_setup.hpp"
+#include "cli/worker_settings.hpp"
 #include "cli/options.hpp"
 #include "jobs/retention.hpp"
-#include "ocr/engine.hpp"
-#include "ocr/remote/remote_engine.hpp"
+#include "ocr/remote/remote_backends.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
-#include "worker/worker_pool.hpp"
+#include "util/time.hpp"
+#include "worker/reports.hpp"
+#include "worker/supervisor.hpp"
 
 namespace visor::cli {
 namespace {
@@ -31,31 +34,25 @@ std::vector<OptionSpec> serve_options() {
   std::vector<OptionSpec> specs = {
       {"host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
       {"port", "8003", "TCP port to listen on"},
-      {"data", "./data", "Directory for the job store (created if missing)"},
-      {"workers", std::to_string(cores), "Worker threads, each with its own OCR engine"},
-      {"max-pages-per-job", "8", "Pages of one job in flight at once"},
-      {"result-ttl", "7d", "How long results are kept after a job finishes (s, m, h, d)"},
+      {"workers", std::to_string(cores), "Worker processes, restarted when they die"},
+      {"threads-per-worker", "1", "Threads per worker process, each with its own engine (raise for remote models)"},
       {"sse-timeout", "10m", "How long an SSE stream follows a job before a timeout event"},
       {"max-upload", "100MiB", "Largest accepted upload"},
       {"max-pages", "2000", "Most pages accepted in one document"},
-      {"lease-timeout", "30s", "How long a page stays with a worker that stopped renewing it"},
       {"io-threads", "2", "Threads serving HTTP connections"},
-      {"log-level", "info", "debug, info, warn or error"},
       {"log-format", "text", "Request log: text (debug lines on stderr) or json (one object per request on stdout)"},
-      {"help", "", "Show this help", true},
   };
-  const auto engines = engine_options();
-  specs.insert(specs.end() - 1, engines.begin(), engines.end());
+  const auto shared = worker_option_specs();
+  specs.insert(specs.end(), shared.begin(), shared.end());
+  specs.push_back({"help", "", "Show this help", true});
   return specs;
 }
 
 struct ServeConfig {
-  std::map<ocr::Model, ocr::remote::RemoteModelConfig> remote;
+  WorkerSettings worker;
   api::ServerOptions server;
   api::ServiceOptions service;
-  worker::WorkerOptions workers;
-  std::filesystem::path data_dir;
-  util::LogLevel log_level = util::LogLevel::info;
+  worker::SupervisorOptions processes;
 };
 
 Result<api::LogFormat> log_format_option(const std::string& text) {
@@ -64,110 +61,67 @@ Result<api::LogFormat> log_format_option(const std::string& text) {
   return Error::bad_input("--log-format must be text or json");
 }
 
-Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max) {
-  const std::string text = options.get(name);
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value > 0 && value <= max) return value;
-  } catch (const std::exception&) {
-  }
-  return Error::bad_input("--" + name + " must be a whole number from 1 to " + std::to_string(max) + ", got '" +
-                          text + "'");
-}
-
-Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name) {
-  auto value = util::parse_duration(options.get(name));
-  if (!value) return Error::bad_input("--" + name + ": " + value.error().message);
-  return value;
-}
-
-Result<util::LogLevel> log_level_option(const std::string& text) {
-  if (text == "debug") return util::LogLevel::debug;
-  if (text == "info") return util::LogLevel::info;
-  if (text == "warn") return util::LogLevel::warn;
-  if (text == "error") return util::LogLevel::error;
-  return Error::bad_input("--log-level must be debug, info, warn or error");
-}
-
-// Collects the first error of many conversions, so the config reads as a list.
-class ConfigReader {
- public:
-  template <class T>
-  T take(Result<T> value, T fallback = T()) {
-    if (value) return std::move(value).value();
-    if (error_.empty()) error_ = value.error().message;
-    return fallback;
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string error_;
-};
-
 Result<ServeConfig> read_config(const ParsedOptions& options) {
+  auto worker = read_worker_settings(options);
+  if (!worker) return worker.take_error();
   ServeConfig config;
+  config.worker = std::move(*worker);
   ConfigReader reader;
   config.server.host = options.get("host");
   config.server.port = static_cast<unsigned short>(reader.take(positive_int(options, "port", 65535)));
   config.server.io_threads = reader.take(positive_int(options, "io-threads", 64));
-  config.data_dir = options.get("data");
-  config.workers.threads = reader.take(positive_int(options, "workers", 256));
-  config.workers.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
-  config.workers.lease_duration = reader.take(duration_option(options, "lease-timeout"));
-  config.service.result_ttl = reader.take(duration_option(options, "result-ttl"));
+  config.processes.processes = reader.take(positive_int(options, "workers", 256));
+  const int threads = reader.take(positive_int(options, "threads-per-worker", 256));
+  config.processes.argv = worker_command_line("/proc/self/exe", options, threads);
+  config.service.result_ttl = config.worker.store.result_ttl;
   config.service.sse_timeout = reader.take(duration_option(options, "sse-timeout"));
   config.service.max_pages = reader.take(positive_int(options, "max-pages", 1000000));
   auto upload = util::parse_size(options.get("max-upload"));
   if (!upload) upload = Error::bad_input("--max-upload: " + upload.error().message);
   config.service.max_upload_bytes = reader.take(std::move(upload));
-  config.log_level = reader.take(log_level_option(options.get("log-level")), util::LogLevel::info);
   config.server.log_format = reader.take(log_format_option(options.get("log-format")), api::LogFormat::text);
-  config.remote = reader.take(engine_config(options));
   if (!reader.error().empty()) return Error::bad_input(reader.error());
   return config;
 }
 
-std::string node_id() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(::getpid());
-}
-
 int serve(const ServeConfig& config) {
-  util::set_log_level(config.log_level);
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    std::cerr << "visor: cannot create the data directory " << config.data_dir << ": " << ec.message() << "\n";
-    return 1;
-  }
-  const std::string store_path = (config.data_dir / "visor.db").string();
-  auto store = jobs::open_sqlite_job_store(store_path, {.result_ttl = config.service.result_ttl});
+  util::set_log_level(config.worker.log_level);
+  auto store = open_store(config.worker);
   if (!store) {
     std::cerr << "visor: " << store.error().message << "\n";
     return 1;
   }
 
-  ocr::remote::RemoteBackends backends(config.remote);
+  // The server's own view of the remote endpoints, for GET /ocr/models and
+  // 503 on submit; the worker processes hold their own.
+  ocr::remote::RemoteBackends backends(config.worker.remote);
   EngineCatalog catalog(backends);
+  jobs::JobStore& jobs = **store;
   util::metrics::Registry metrics;
-  worker::WorkerOptions worker_options = config.workers;
-  worker_options.node_id = node_id();
-  worker_options.metrics = &metrics;
-  worker::WorkerPool workers(**store, [&backends] { return ocr::remote::make_engine_router(backends); },
-                             worker_options);
-  jobs::RetentionSweeper sweeper(**store, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
+  // A worker that died gives its pages back at once, naming the cause; the
+  // page becomes a page error once its attempts are used up.
+  worker::WorkerMetrics worker_metrics(metrics);
+  worker::ProcessReports reports(worker_metrics);
+  worker::Supervisor workers(
+      config.processes,
+      [&jobs](pid_t pid, const std::string& how) {
+        const std::string reason = "The worker process processing this page crashed (" + how + ")";
+        auto released = jobs.release_worker_leases(node_id(pid) + "/", reason, util::now_ms());
+        if (!released) util::log_error("worker.leases_not_released", {{"error", released.error().message}});
+      },
+      [&reports](pid_t pid, std::string_view line) { reports.replay(pid, line); });
+  jobs::RetentionSweeper sweeper(jobs, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
   boost::asio::thread_pool blocking(kBlockingThreads);
-  api::Service service(**store, blocking, config.service, catalog, metrics,
+  api::Service service(jobs, blocking, config.service, catalog, metrics,
                        {.on_job_created = [&workers] { workers.notify_work(); },
-                        .live_workers = [&workers] { return workers.live_workers(); }});
+                        .live_workers = [&workers] { return workers.running(); }});
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";
     return 1;
   }
-  util::log_info("server.started", {{"store", store_path}, {"workers", std::to_string(worker_options.threads)},
+  util::log_info("server.started", {{"store", (config.worker.data_dir / "visor.db").string()},
+                                    {"workers", std::to_string(config.processes.processes)},
                                     {"port", std::to_string(server.port())}});
   server.run();
   blocking.join();

@@ -105,6 +105,13 @@ class JobStore {
   // at max_attempts it is finished as a page error carrying `error`.
   virtual Status fail_page(const PageTask& task, std::string_view error, std::int64_t now_ms) = 0;
 
+  // Gives up the leases held by workers whose id starts with
+  // `worker_prefix` (a worker process that died): each such page is queued
+  // again, or, when its attempts are used up, finished as a page error
+  // carrying `reason`. Returns how many leases were released.
+  virtual Result<int> release_worker_leases(std::string_view worker_prefix, std::string_view reason,
+                                            std::int64_t now_ms) = 0;
+
   // Fails the whole job (the document cannot be processed at all); pages not
   // finished are dropped. No-op for a job already finished.
   virtual Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) = 0;

@@ -264,19 +264,28 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status fail_page(const PageTask& task, std::string_view error, std::int64_t now_ms) override {
-    return write([&](sqlite::Database& db) -> Status {
-      if (task.attempt >= options_.max_attempts) {
-        return finish_page(db, task, page_error_json(error), "", now_ms);
+    return write([&](sqlite::Database& db) -> Status { return give_up(db, task, error, now_ms); });
+  }
+
+  Result<int> release_worker_leases(std::string_view worker_prefix, std::string_view reason,
+                                    std::int64_t now_ms) override {
+    int released = 0;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto select = db.prepare(
+          "SELECT job_id, page_index, lease_token, attempts FROM pages "
+          "WHERE state = 'leased' AND substr(lease_owner, 1, length(?1)) = ?1");
+      if (!select) return select.take_error();
+      select->bind(1, worker_prefix);
+      auto held = read_tasks(*select);
+      if (!held) return held.take_error();
+      for (const PageTask& task : *held) {
+        if (Status e = give_up(db, task, reason, now_ms); !e) return e;
       }
-      auto requeue = db.prepare(
-          "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, last_error = ? "
-          "WHERE job_id = ? AND page_index = ? AND state = 'leased' AND lease_token = ?");
-      if (!requeue) return requeue.take_error();
-      requeue->bind(1, error).bind(2, task.job_id).bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
-      if (Status e = requeue->run(); !e) return e;
-      if (db.changes() == 0) return lost_lease(task);
+      released = static_cast<int>(held->size());
       return {};
     });
+    if (!s) return s.take_error();
+    return released;
   }
 
   Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) override {
@@ -423,6 +432,36 @@ class SqliteJobStore final : public JobStore {
     return job_from_row(*select);
   }
 
+  // Queues a leased page again, or finishes it as a page error once its
+  // attempts are used up.
+  Status give_up(sqlite::Database& db, const PageTask& task, std::string_view error, std::int64_t now_ms) {
+    if (task.attempt >= options_.max_attempts) return finish_page(db, task, page_error_json(error), "", now_ms);
+    auto requeue = db.prepare(
+        "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, last_error = ? "
+        "WHERE job_id = ? AND page_index = ? AND state = 'leased' AND lease_token = ?");
+    if (!requeue) return requeue.take_error();
+    requeue->bind(1, error).bind(2, task.job_id).bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
+    if (Status e = requeue->run(); !e) return e;
+    if (db.changes() == 0) return lost_lease(task);
+    return {};
+  }
+
+  // job_id, page_index, lease_token, attempts rows as leased tasks.
+  static Result<std::vector<PageTask>> read_tasks(sqlite::Statement& select) {
+    std::vector<PageTask> tasks;
+    for (;;) {
+      auto row = select.step();
+      if (!row) return row.take_error();
+      if (!*row) return tasks;
+      PageTask task;
+      task.job_id = select.column_text(0);
+      task.page_index = static_cast<int>(select.column_int(1));
+      task.lease_token = select.column_text(2);
+      task.attempt = static_cast<int>(select.column_int(3));
+      tasks.push_back(std::move(task));
+    }
+  }
+
   // Pages whose lease ended with every attempt used: their workers crashed
   // or hung each time, so the page becomes a page error.
   Status finish_exhausted_pages(sqlite::Database& db, std::int64_t now_ms) {
@@ -431,19 +470,9 @@ class SqliteJobStore final : public JobStore {
         "AND lease_expires_at < ? AND attempts >= ?");
     if (!select) return select.take_error();
     select->bind(1, now_ms).bind(2, std::int64_t{options_.max_attempts});
-    std::vector<PageTask> exhausted;
-    for (;;) {
-      auto row = select->step();
-      if (!row) return row.take_error();
-      if (!*row) break;
-      PageTask task;
-      task.job_id = select->column_text(0);
-      task.page_index = static_cast<int>(select->column_int(1));
-      task.lease_token = select->column_text(2);
-      task.attempt = static_cast<int>(select->column_int(3));
-      exhausted.push_back(std::move(task));
-    }
-    for (const PageTask& task : exhausted) {
+    auto exhausted = read_tasks(*select);
+    if (!exhausted) return exhausted.take_error();
+    for (const PageTask& task : *exhausted) {
       const std::string error = "Page processing did not finish after " + std::to_string(task.attempt) +
                                 " attempts (the worker crashed or ran out of time)";
       if (Status s = finish_page(db, task, page_error_json(error), "", now_ms); !s) return s;

@@ -52,14 +52,13 @@ bool is_transient(const Error& error) {
 // Seconds, from a fast text page to a slow remote model on a dense page.
 const std::vector<double> kPageDurationBuckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
-void count_page(WorkerMetrics& metrics, const jobs::PageTask& task, const std::string& engine,
+void count_page(PoolObserver* observer, const jobs::PageTask& task, const std::string& engine,
                 std::string_view outcome, double seconds) {
-  metrics.pages_processed.with({task.model, engine, outcome}).add();
-  metrics.page_duration.with({task.model}).observe(seconds);
+  if (observer != nullptr) observer->page_processed(task.model, engine, outcome, seconds);
 }
 
 void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
-                  const jobs::PageTask& task, WorkerMetrics& metrics) {
+                  const jobs::PageTask& task, PoolObserver* observer) {
   const auto started = std::chrono::steady_clock::now();
   auto document = documents.get(store, processor, task.job_id);
   if (auto* failure = std::get_if<OpenDocument::Failure>(&document)) {
@@ -91,13 +90,13 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   // attempt). Any other error is the engine's verdict on this page.
   const double seconds = static_cast<double>(elapsed_ms) / 1000.0;
   if (!outcome && is_transient(outcome.error())) {
-    count_page(metrics, task, processor.engine_name(), "retry", seconds);
+    count_page(observer, task, processor.engine_name(), "retry", seconds);
     if (Status s = store.fail_page(task, outcome.error().message, util::now_ms()); !s) {
       log_store_error("page.fail_not_recorded", task, s.error());
     }
     return;
   }
-  count_page(metrics, task, processor.engine_name(), outcome ? "success" : "error", seconds);
+  count_page(observer, task, processor.engine_name(), outcome ? "success" : "error", seconds);
   const std::string result = page_result(outcome).dump();
   if (Status s = store.complete_page(task, result, processor.engine_name(), util::now_ms()); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
@@ -107,30 +106,24 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
 }  // namespace
 
 WorkerMetrics::WorkerMetrics(util::metrics::Registry& registry)
-    : pages_processed(registry.counter("visor_pages_processed_total",
-                                       "Pages processed by this process's workers, by model, engine and outcome.",
-                                       {"model", "engine", "outcome"})),
-      page_duration(registry.histogram("visor_page_duration_seconds",
-                                       "Time to process one page (load, render, recognise), by model.",
-                                       kPageDurationBuckets, {"model"})),
-      busy_workers(registry.gauge("visor_busy_workers", "Worker threads processing a page now.").with({})) {}
+    : pages_processed_(registry.counter("visor_pages_processed_total",
+                                        "Pages processed by the workers, by model, engine and outcome.",
+                                        {"model", "engine", "outcome"})),
+      page_duration_(registry.histogram("visor_page_duration_seconds",
+                                        "Time to process one page (load, render, recognise), by model.",
+                                        kPageDurationBuckets, {"model"})),
+      busy_workers_(registry.gauge("visor_busy_workers", "Worker threads processing a page now.").with({})) {}
 
-namespace {
-
-util::metrics::Registry& registry_for(const WorkerOptions& options,
-                                      std::unique_ptr<util::metrics::Registry>& own) {
-  if (options.metrics != nullptr) return *options.metrics;
-  own = std::make_unique<util::metrics::Registry>();
-  return *own;
+void WorkerMetrics::page_processed(const std::string& model, const std::string& engine, std::string_view outcome,
+                                   double seconds) {
+  pages_processed_.with({model, engine, outcome}).add();
+  page_duration_.with({model}).observe(seconds);
 }
-
-}  // namespace
 
 WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerOptions options)
     : store_(store),
       make_engine_(std::move(make_engine)),
-      options_(std::move(options)),
-      metrics_(registry_for(options_, own_registry_)) {
+      options_(std::move(options)) {
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
   lease_keeper_ = std::thread([this] { renew_leases(); });
 }
@@ -194,14 +187,19 @@ void WorkerPool::run_worker(int index) {
     }
     const jobs::PageTask& leased = **task;
     track(leased);
-    ++busy_;
-    metrics_.busy_workers.add(1);
-    process_task(store_, processor, documents, leased, metrics_);
-    metrics_.busy_workers.add(-1);
-    --busy_;
+    change_busy(+1);
+    process_task(store_, processor, documents, leased, options_.observer);
+    change_busy(-1);
     untrack(leased);
   }
   --live_;
+}
+
+// Under the mutex, so reports arrive in the order the count changed.
+void WorkerPool::change_busy(int delta) {
+  const std::lock_guard lock(mutex_);
+  busy_ += delta;
+  if (options_.observer != nullptr) options_.observer->busy_workers(busy_);
 }
 
 void WorkerPool::track(const jobs::PageTask& task) {

@@ -28,19 +28,36 @@ struct WorkerOptions {
   // How often an idle worker looks for work that another process queued;
   // work queued in this process wakes workers at once (notify_work()).
   std::chrono::milliseconds idle_poll{500};
-  // Where the pool reports pages processed, page durations and busy
-  // workers; not owned, must outlive the pool. None: a private registry.
-  util::metrics::Registry* metrics = nullptr;
+  // Hears about every page processed, for metrics; not owned, must outlive
+  // the pool. None: nobody listens.
+  class PoolObserver* observer = nullptr;
 };
 
-// The pool's metric families, registered once per registry.
-struct WorkerMetrics {
-  explicit WorkerMetrics(util::metrics::Registry& registry);
+// What a pool reports as it works. Called from worker threads concurrently.
+class PoolObserver {
+ public:
+  virtual ~PoolObserver() = default;
   // outcome: "success", "error" (recorded as a page error) or "retry"
   // (a transient failure; the page goes back to the queue).
-  util::metrics::Family<util::metrics::Counter>& pages_processed;
-  util::metrics::Family<util::metrics::Histogram>& page_duration;
-  util::metrics::Gauge& busy_workers;
+  virtual void page_processed(const std::string& model, const std::string& engine, std::string_view outcome,
+                              double seconds) = 0;
+  // How many of the pool's workers are processing a page now.
+  virtual void busy_workers(int count) = 0;
+};
+
+// Records a pool's reports in a metrics registry: visor_pages_processed_total,
+// visor_page_duration_seconds, visor_busy_workers.
+class WorkerMetrics final : public PoolObserver {
+ public:
+  explicit WorkerMetrics(util::metrics::Registry& registry);
+  void page_processed(const std::string& model, const std::string& engine, std::string_view outcome,
+                      double seconds) override;
+  void busy_workers(int count) override { busy_workers_.set(count); }
+
+ private:
+  util::metrics::Family<util::metrics::Counter>& pages_processed_;
+  util::metrics::Family<util::metrics::Histogram>& page_duration_;
+  util::metrics::Gauge& busy_workers_;
 };
 
 // Makes one engine per worker thread; called on that thread.
@@ -65,6 +82,7 @@ class WorkerPool {
  private:
   void run_worker(int index);
   void renew_leases();
+  void change_busy(int delta);
   void track(const jobs::PageTask& task);
   void untrack(const jobs::PageTask& task);
   bool wait_for_work();
@@ -80,8 +98,6 @@ class WorkerPool {
   std::map<std::string, jobs::PageTask> in_flight_;  // by lease token
   std::atomic<int> busy_{0};
   std::atomic<int> live_{0};
-  std::unique_ptr<util::metrics::Registry> own_registry_;
-  WorkerMetrics metrics_;
 
   std::vector<std::thread> threads_;
   std::thread lease_keeper_;

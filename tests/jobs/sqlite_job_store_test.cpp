@@ -291,6 +291,29 @@ TEST_F(SqliteJobStoreTest, StatsOfAnEmptyStoreAreZero) {
   EXPECT_EQ(stats->oldest_queued_submitted_at, 0);
 }
 
+TEST_F(SqliteJobStoreTest, LeasesOfADeadWorkerAreReleasedAndItsPageFailsOnTheLastAttempt) {
+  const std::string id = submit(2);
+  auto lease_as = [&](const std::string& worker, std::int64_t now) {
+    auto task = store_->lease_page({.worker_id = worker, .now_ms = now, .lease_duration = 60000ms});
+    EXPECT_TRUE(task.ok() && task->has_value());
+    return **task;
+  };
+  const PageTask first = lease_as("host:41/0", 1000);
+  lease_as("host:42/0", 1000);
+  EXPECT_EQ(*store_->release_worker_leases("host:41/", "crashed (SIGSEGV)", 1100), 1);
+  const PageTask again = lease_as("host:43/0", 1200);  // at once, not after the 60 s lease
+  EXPECT_EQ(again.page_index, first.page_index);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_EQ(*store_->release_worker_leases("host:43/", "crashed (SIGSEGV)", 1300), 1);
+  lease_as("host:44/0", 1400);
+  EXPECT_EQ(*store_->release_worker_leases("host:44/", "crashed (SIGSEGV)", 1500), 1);
+  auto pages = store_->read_pages(id);
+  EXPECT_EQ((*pages)[static_cast<std::size_t>(first.page_index)].result_json,
+            R"j({"status":"error","error":"crashed (SIGSEGV)"})j");
+  EXPECT_EQ(*store_->release_worker_leases("host:42/", "x", 1600), 1);
+  EXPECT_EQ(*store_->release_worker_leases("host:42/", "x", 1700), 0);
+}
+
 TEST(JobIdTest, IsFcPrefixedUlidAndValidated) {
   const std::string id = new_job_id(1730889000000);
   EXPECT_EQ(id.size(), 29u);

@@ -1,0 +1,66 @@
+#pragma once
+// What a worker needs, read the same way by `visor serve` (which passes it on
+// to its worker processes) and `visor worker`: the store, the pool's
+// options, the engines, logging.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/options.hpp"
+#include "jobs/job_store.hpp"
+#include "ocr/remote/remote_backends.hpp"
+#include "util/log.hpp"
+#include "worker/worker_pool.hpp"
+
+namespace visor::cli {
+
+// Options shared by serve and worker, engine options included.
+std::vector<OptionSpec> worker_option_specs();
+
+struct WorkerSettings {
+  std::filesystem::path data_dir;
+  jobs::StoreOptions store;
+  worker::WorkerOptions pool;  // node_id filled in
+  std::map<ocr::Model, ocr::remote::RemoteModelConfig> remote;
+  util::LogLevel log_level = util::LogLevel::info;
+};
+
+// bad_input naming the first malformed option.
+Result<WorkerSettings> read_worker_settings(const ParsedOptions& options);
+
+// The `visor worker` command line that runs one worker process with the
+// same settings: every shared option, as given or defaulted, as --name=value.
+std::vector<std::string> worker_command_line(const std::string& executable, const ParsedOptions& options,
+                                             int threads);
+
+// Creates the data directory and opens the store in it.
+Result<std::unique_ptr<jobs::JobStore>> open_store(const WorkerSettings& settings);
+
+// "host:pid": names this process's workers in leases; a worker thread's id
+// is node_id() + "/" + its index.
+std::string node_id(pid_t pid);
+
+// Helpers for reading option values, each failing with a message that
+// names the option.
+Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
+Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
+
+// Collects the first error of many conversions, so a config reads as a list.
+class ConfigReader {
+ public:
+  template <class T>
+  T take(Result<T> value, T fallback = T()) {
+    if (value) return std::move(value).value();
+    if (error_.empty()) error_ = value.error().message;
+    return fallback;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+}  // namespace visor::cli

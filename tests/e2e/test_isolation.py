@@ -1,0 +1,94 @@
+"""OCR runs in supervised worker processes: a worker that dies (crash, OOM
+kill, kill -9) costs one process, its page is retried at once, a page that
+kills its worker three times becomes a page error naming the cause, and the
+API never notices."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+import unittest
+from pathlib import Path
+
+from pdfgen import dense_pdf, sample_pdf
+from visor_harness import VisorServer
+
+
+def worker_pids(server: VisorServer) -> list[int]:
+    """The server's child processes (its workers), from /proc."""
+    pids = []
+    for children in Path(f"/proc/{server.proc.pid}/task").glob("*/children"):
+        pids += [int(pid) for pid in children.read_text().split()]
+    return pids
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+class IsolationTest(unittest.TestCase):
+    def setUp(self):
+        # A long lease: recovery must come from the supervisor noticing the
+        # death, not from the lease running out.
+        self.server = VisorServer("--lease-timeout", "120s", workers=1, name="isolation").start()
+        self.addCleanup(self.server.cleanup)
+
+    def lease_holder(self, job_id: str, attempt: int) -> int | None:
+        """The pid of the worker holding attempt `attempt` of the job's first
+        page, read from the store (white-box: the tests know its layout)."""
+        with sqlite3.connect(self.server.data_dir / "visor.db", timeout=10) as db:
+            row = db.execute("SELECT lease_owner FROM pages WHERE job_id = ? AND page_index = 0 "
+                             "AND state = 'leased' AND attempts = ?", (job_id, attempt)).fetchone()
+        return int(row[0].split(":")[1].split("/")[0]) if row else None
+
+    def kill_worker_holding(self, job_id: str, attempt: int) -> int:
+        pid = wait_until(lambda: self.lease_holder(job_id, attempt), timeout=60)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def test_killed_worker_is_replaced_and_its_page_retried_at_once(self):
+        job = self.server.submit_ok(dense_pdf(2), dpi=72)
+        killed = self.kill_worker_holding(job["job_id"], attempt=1)
+        started = time.monotonic()
+        self.server.wait_for(job["job_id"], timeout=60)
+        self.assertLess(time.monotonic() - started, 60, "recovery waited for the 120 s lease")
+        result = self.server.result(job["job_id"]).json()
+        self.assertEqual([p["status"] for p in result["results"].values()], ["success", "success"])
+        self.assertNotIn(killed, worker_pids(self.server))
+        self.assertIn("worker.died", self.server.log())
+        self.assertEqual(self.server.get("/ocr/models").status_code, 200)
+
+    def test_page_that_kills_its_worker_three_times_becomes_a_page_error(self):
+        job = self.server.submit_ok(dense_pdf(1), dpi=72)
+        for attempt in (1, 2, 3):
+            self.kill_worker_holding(job["job_id"], attempt)
+        body = self.server.wait_for(job["job_id"], timeout=60)
+        self.assertEqual(body["status"], "completed")
+        page = self.server.result(job["job_id"]).json()["results"]["page_0"]
+        self.assertEqual(page["status"], "error")
+        self.assertIn("crashed (killed by signal 9", page["error"])
+        # The server goes on serving: a new job completes.
+        other = self.server.submit_ok(sample_pdf(1), dpi=72)
+        self.assertEqual(self.server.wait_for(other["job_id"], timeout=60)["status"], "completed")
+
+    def test_worker_processes_report_pages_to_the_server_metrics(self):
+        job = self.server.submit_ok(sample_pdf(2), dpi=72)
+        self.server.wait_for(job["job_id"], timeout=60)
+        def counted():
+            text = self.server.get("/metrics").text
+            return [line for line in text.splitlines()
+                    if line.startswith("visor_pages_processed_total{") and 'outcome="success"' in line]
+        lines = wait_until(counted, timeout=10)
+        self.assertEqual(sum(float(line.rsplit(" ", 1)[1]) for line in lines), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
