@@ -76,7 +76,14 @@ class OperationsTest(ServerTestCase):
         job = self.server.submit_ok(pdfgen.text_only_pdf(2), dpi="72")
         self.server.wait_for(job["job_id"])
         self.server.get("/ocr/status/fc-01JCFZ8X0000000000000000AB")  # a 404
-        response = self.server.get("/metrics")
+        # Worker processes report pages on a pipe the server reads every
+        # 100 ms, so page counts may trail the job's completion a little.
+        deadline = time.monotonic() + 5
+        while True:
+            response = self.server.get("/metrics")
+            if 'visor_page_duration_seconds_count{model="dotsocr"} 2' in response.text or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(response.status_code, 200)
         self.assertTrue(response.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
         types, samples = parse_metrics(response.text)
