@@ -47,11 +47,13 @@ int fail(const std::string& message, int code = 1) {
 
 int ocr_command(int argc, char** argv) {
   const auto specs = ocr_options();
-  auto options = parse_options(specs, argc, argv, 2);
-  if (!options) return fail(options.error().message, 2);
-  if (options->has("help") || options->positional().size() != 1) {
-    std::cout << format_help("visor ocr FILE.pdf [options]", specs);
-    return options->has("help") ? 0 : 2;
+  constexpr const char* kUsage = "visor ocr FILE.pdf [options]";
+  int exit_code = 0;
+  const auto options = parse_command("ocr", kUsage, specs, argc, argv, exit_code);
+  if (!options) return exit_code;
+  if (options->positional().size() != 1) {
+    std::cerr << format_help(kUsage, specs);
+    return 2;
   }
   const auto model = ocr::parse_model(options->get("model"));
   if (!model) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <iostream>
 
 namespace visor::cli {
 namespace {
@@ -61,6 +62,23 @@ Result<ParsedOptions> parse_options(const std::vector<OptionSpec>& specs, int ar
     parsed.values_[name] = *value;
   }
   return parsed;
+}
+
+std::optional<ParsedOptions> parse_command(const std::string& name, const std::string& usage,
+                                           const std::vector<OptionSpec>& specs, int argc, char** argv,
+                                           int& exit_code) {
+  auto options = parse_options(specs, argc, argv, 2);
+  if (!options) {
+    std::cerr << "visor " << name << ": " << options.error().message << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (options->has("help")) {
+    std::cout << format_help(usage, specs);
+    exit_code = 0;
+    return std::nullopt;
+  }
+  return std::move(*options);
 }
 
 std::string format_help(const std::string& usage, const std::vector<OptionSpec>& specs) {

@@ -34,6 +34,14 @@ class ParsedOptions {
 // Parses argv[first..argc). bad_input for unknown flags or missing values.
 Result<ParsedOptions> parse_options(const std::vector<OptionSpec>& specs, int argc, char** argv, int first);
 
+// Parses a subcommand's argv[2..]. On a malformed option it prints
+// "visor NAME: <error>" to stderr and sets `exit_code` to 2; on --help it
+// prints the help to stdout and sets `exit_code` to 0; either way it
+// returns nullopt and the command should end with `exit_code`.
+std::optional<ParsedOptions> parse_command(const std::string& name, const std::string& usage,
+                                           const std::vector<OptionSpec>& specs, int argc, char** argv,
+                                           int& exit_code);
+
 // "VISOR_MAX_UPLOAD" for "max-upload".
 std::string env_name(const std::string& option_name);
 

@@ -133,15 +133,9 @@ int serve(const ServeConfig& config) {
 
 int serve_command(int argc, char** argv) {
   const auto specs = serve_options();
-  auto options = parse_options(specs, argc, argv, 2);
-  if (!options) {
-    std::cerr << "visor serve: " << options.error().message << "\n";
-    return 2;
-  }
-  if (options->has("help")) {
-    std::cout << format_help("visor serve [options]", specs);
-    return 0;
-  }
+  int exit_code = 0;
+  const auto options = parse_command("serve", "visor serve [options]", specs, argc, argv, exit_code);
+  if (!options) return exit_code;
   auto config = read_config(*options);
   if (!config) {
     std::cerr << "visor serve: " << config.error().message << "\n";

@@ -46,15 +46,9 @@ bool follow_parent(const std::string& parent_pid) {
 
 int worker_command(int argc, char** argv) {
   const auto specs = worker_options();
-  auto options = parse_options(specs, argc, argv, 2);
-  if (!options) {
-    std::cerr << "visor worker: " << options.error().message << "\n";
-    return 2;
-  }
-  if (options->has("help")) {
-    std::cout << format_help("visor worker [options]", specs);
-    return 0;
-  }
+  int exit_code = 0;
+  const auto options = parse_command("worker", "visor worker [options]", specs, argc, argv, exit_code);
+  if (!options) return exit_code;
   auto settings = read_worker_settings(*options);
   auto threads = positive_int(*options, "threads", 256);
   if (!settings || !threads) {
