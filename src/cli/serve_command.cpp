@@ -105,7 +105,7 @@ int serve(const ServeConfig& config) {
   worker::Supervisor workers(
       config.processes,
       [&jobs](pid_t pid, const std::string& how) {
-        const std::string reason = "The worker process processing this page crashed (" + how + ")";
+        const std::string reason = "The worker process processing this page ended (" + how + ")";
         auto released = jobs.release_worker_leases(node_id(pid) + "/", reason, util::now_ms());
         if (!released) util::log_error("worker.leases_not_released", {{"error", released.error().message}});
       },

@@ -174,6 +174,8 @@ struct Supervisor::State {
           util::log_warn("worker.killed", {{"pid", std::to_string(pid)}, {"reason", "still running at shutdown"}});
           kill(pid, SIGKILL);
           waitpid(pid, &status, 0);
+          // Its pages go back to the queue now, not when their leases end.
+          if (on_exit) on_exit(pid, "killed at shutdown, still busy after the grace period");
           break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -25,9 +25,9 @@ struct SupervisorOptions {
 
 class Supervisor {
  public:
-  // Called on the supervising thread when a child ends on its own (crash,
-  // abort, non-zero exit), before it is replaced: `how` says how it ended,
-  // e.g. "killed by signal 11 (Segmentation fault)".
+  // Called when a child ends on its own (crash, abort, non-zero exit),
+  // before it is replaced, or is killed at shutdown after the grace period:
+  // `how` says how it ended, e.g. "killed by signal 11 (Segmentation fault)".
   using ExitHandler = std::function<void(pid_t pid, const std::string& how)>;
   // Called on the supervising thread with each line a child writes to its
   // stdout (a pipe), without the line break; after a child ends, with

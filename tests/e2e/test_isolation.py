@@ -74,7 +74,7 @@ class IsolationTest(unittest.TestCase):
         self.assertEqual(body["status"], "completed")
         page = self.server.result(job["job_id"]).json()["results"]["page_0"]
         self.assertEqual(page["status"], "error")
-        self.assertIn("crashed (killed by signal 9", page["error"])
+        self.assertIn("ended (killed by signal 9", page["error"])
         # The server goes on serving: a new job completes.
         other = self.server.submit_ok(sample_pdf(1), dpi=72)
         self.assertEqual(self.server.wait_for(other["job_id"], timeout=60)["status"], "completed")
