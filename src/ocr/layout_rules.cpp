@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 
 namespace visor::ocr::rules {
 namespace {
@@ -62,8 +63,13 @@ bool is_enumerator_token(std::string_view token) {
 }
 
 std::optional<ListMarker> find_bullet(std::string_view text) {
-  static constexpr std::array<std::string_view, 10> kBullets = {
-      "\u2022", "-", "*", "+", "\u00b7", "\u25aa", "\u25e6", "\u25cf", "\u25a0", "\u2013"};
+  // The bullet glyphs themselves, then what Tesseract reads round bullets
+  // as on scans and in small type: cent sign, copyright and registered
+  // signs, degree sign, white circle. None of these opens a sentence
+  // followed by a space.
+  static constexpr std::array<std::string_view, 21> kBullets = {
+      "\u2022", "-", "*", "+", "\u00b7", "\u25aa", "\u25e6", "\u25cf", "\u25a0", "\u2013", "\u2023",
+      "\u2043", "\u25c6", "\u27a2", "\u2713", "\u00a2", "\u00a9", "\u00ae", "\u00b0", "\u00ab", "\u25cb"};
   for (std::string_view bullet : kBullets) {
     if (!text.starts_with(bullet)) continue;
     if (std::size_t space = space_before_text(text, bullet.size()); space > 0) {
@@ -90,12 +96,35 @@ std::optional<ListMarker> find_enumerator(std::string_view text) {
   return ListMarker{ListMarker::Kind::enumerator, token_end + 1 + space};
 }
 
+// The form of a list marker: "bullet", or for an enumerator its opening
+// parenthesis, "9" for digits or "a" for letters and roman numerals, and its
+// closing mark ("(a)", "9.", "a)"); empty when `text` starts with no marker.
+std::string list_style(std::string_view text) {
+  const auto marker = find_list_marker(text);
+  if (!marker) return {};
+  if (marker->kind == ListMarker::Kind::bullet) return "bullet";
+  std::string_view token = text.substr(0, marker->length);
+  while (!token.empty() && is_space(token.back())) token.remove_suffix(1);
+  std::string style;
+  if (token.front() == '(') style += '(';
+  style += is_digit(token[style.size()]) ? '9' : 'a';
+  style += token.back();
+  return style;
+}
+
 template <class T>
 T median(std::vector<T> values) {
   if (values.empty()) return T{};
   const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
   std::nth_element(values.begin(), middle, values.end());
   return *middle;
+}
+
+Paragraph single_line_paragraph(const Line& line) {
+  Paragraph paragraph;
+  paragraph.box = line.box;
+  paragraph.lines.push_back(line);
+  return paragraph;
 }
 
 // --- Page assembly --------------------------------------------------------
@@ -141,14 +170,21 @@ std::size_t marked_line_count(const Paragraph& paragraph) {
       [](const Line& line) { return find_list_marker(line_text(line)).has_value(); }));
 }
 
-// An enumerator alone is weak evidence ("10. Automatic Licensing..." opens
-// many a plain paragraph), so it needs a second sign of a list: the engine's
-// own list detection, a neighbouring marked paragraph, or a second marked line.
-bool is_list_paragraph(const Paragraph& paragraph, bool neighbour_marked) {
+// A bullet makes a list item. An enumerator alone is weak evidence ("10.
+// Automatic Licensing..." opens many a plain paragraph). A wrapped
+// paragraph shows by its indent: an item's lines hang under its text, a
+// numbered paragraph's wrap to the margin. A one-line paragraph needs a
+// second sign of a list: the engine's own list detection, or a neighbour
+// with a marker of the same style.
+bool is_list_paragraph(const Paragraph& paragraph, bool neighbour_marked, float body_height) {
   const auto marker = first_line_marker(paragraph);
-  if (!marker) return paragraph.is_list_item;
+  // Tesseract's own list flag alone proved unreliable (it marks plain
+  // prose paragraphs), so a list item needs a marker.
+  if (!marker) return false;
   if (marker->kind == ListMarker::Kind::bullet) return true;
-  return paragraph.is_list_item || neighbour_marked || marked_line_count(paragraph) >= 2;
+  if (marked_line_count(paragraph) >= 2) return true;
+  if (paragraph.lines.size() >= 2) return has_hanging_indent(paragraph, body_height);
+  return paragraph.is_list_item || neighbour_marked;
 }
 
 void add_list_items(const Paragraph& paragraph, std::vector<Element>& out) {
@@ -171,7 +207,7 @@ void add_paragraph(const Paragraph& paragraph, bool neighbour_marked, const Page
   std::string text = paragraph_text(paragraph);
   if (text.empty()) return;
   const char* category = paragraph_category(paragraph, text, page);
-  if (category == nullptr && is_list_paragraph(paragraph, neighbour_marked)) {
+  if (category == nullptr && is_list_paragraph(paragraph, neighbour_marked, page.body_height)) {
     add_list_items(paragraph, out);
     return;
   }
@@ -202,14 +238,16 @@ Element formula_element(const Block& block) {
   return make_element(block.box, category::formula, join_lines(texts));
 }
 
-// Text paragraphs in page order with "first line carries a list marker", so
-// that a paragraph can look at its neighbours across block boundaries.
+// The first lines of the text paragraphs in page order, so that a paragraph
+// can look at its neighbours across block boundaries.
 struct TextParagraphs {
-  std::vector<const Paragraph*> paragraphs;
-  std::vector<bool> marked;
+  std::vector<std::string> first_lines;
 
+  // Whether a neighbouring paragraph opens with a marker of the same list
+  // style as paragraph i's.
   bool neighbour_marked(std::size_t i) const {
-    return (i > 0 && marked[i - 1]) || (i + 1 < marked.size() && marked[i + 1]);
+    const auto same = [&](std::size_t j) { return same_list_style(first_lines[i], first_lines[j]); };
+    return (i > 0 && same(i - 1)) || (i + 1 < first_lines.size() && same(i + 1));
   }
 };
 
@@ -218,8 +256,7 @@ TextParagraphs text_paragraphs(const PageScan& scan) {
   for (const Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (const Paragraph& paragraph : block.paragraphs) {
-      result.paragraphs.push_back(&paragraph);
-      result.marked.push_back(first_line_marker(paragraph).has_value());
+      result.first_lines.push_back(paragraph.lines.empty() ? std::string() : line_text(paragraph.lines.front()));
     }
   }
   return result;
@@ -360,6 +397,14 @@ Box unite(const Box& a, const Box& b) {
   return {std::min(a.x1, b.x1), std::min(a.y1, b.y1), std::max(a.x2, b.x2), std::max(a.y2, b.y2)};
 }
 
+Box type_box(const Box& ink, int baseline, float ascent, float descent) {
+  if (ascent <= 0 || descent <= 0) return ink;
+  const float limit = ink.height() / 2.0f + (ascent + descent) / 4.0f;
+  const int top = static_cast<int>(std::lround(std::max(baseline - ascent, ink.y1 - limit)));
+  const int bottom = static_cast<int>(std::lround(std::min(baseline + descent, ink.y2 + limit)));
+  return {ink.x1, std::min(ink.y1, top), ink.x2, std::max(ink.y2, bottom)};
+}
+
 float line_height(const Line& line) {
   return line.row_height > 0 ? line.row_height : static_cast<float>(line.box.height());
 }
@@ -394,6 +439,22 @@ const char* margin_category(const Paragraph& paragraph, int page_height) {
   if (in_header_zone(paragraph.box, page_height)) return category::page_header;
   if (in_footer_zone(paragraph.box, page_height)) return category::page_footer;
   return nullptr;
+}
+
+PageScan add_margin_lines(PageScan scan, std::vector<Line> lines) {
+  const std::vector<Box> known = text_line_boxes(scan);
+  Block block;
+  for (Line& line : lines) {
+    const bool read_before = std::any_of(known.begin(), known.end(), [&](const Box& other) {
+      return line.box.x1 < other.x2 && other.x1 < line.box.x2 && line.box.y1 < other.y2 && other.y1 < line.box.y2;
+    });
+    if (read_before || line.words.empty()) continue;
+    Paragraph paragraph = single_line_paragraph(line);
+    block.box = unite(block.box, paragraph.box);
+    block.paragraphs.push_back(std::move(paragraph));
+  }
+  if (!block.paragraphs.empty()) scan.blocks.push_back(std::move(block));
+  return scan;
 }
 
 const Paragraph* find_title(const PageScan& scan, float body_height) {
@@ -438,6 +499,107 @@ bool is_numbered_heading(std::string_view text) {
          phrase.back() != ':';
 }
 
+bool is_stacked_headings(const Paragraph& paragraph) {
+  if (paragraph.lines.size() < 2) return false;
+  return std::all_of(paragraph.lines.begin(), paragraph.lines.end(),
+                     [](const Line& line) { return is_numbered_heading(line_text(line)); });
+}
+
+namespace {
+
+void append_paragraph(Paragraph& first, const Paragraph& next) {
+  first.lines.insert(first.lines.end(), next.lines.begin(), next.lines.end());
+  first.box = unite(first.box, next.box);
+}
+
+}  // namespace
+
+PageScan split_stacked_headings(PageScan scan) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    std::vector<Paragraph> paragraphs;
+    for (Paragraph& paragraph : block.paragraphs) {
+      if (!is_stacked_headings(paragraph)) {
+        paragraphs.push_back(std::move(paragraph));
+        continue;
+      }
+      for (const Line& line : paragraph.lines) paragraphs.push_back(single_line_paragraph(line));
+    }
+    block.paragraphs = std::move(paragraphs);
+  }
+  return scan;
+}
+
+namespace {
+
+bool opens_with_bullet(const Line& line) {
+  const auto marker = find_list_marker(line_text(line));
+  return marker && marker->kind == ListMarker::Kind::bullet;
+}
+
+// The paragraph made of lines [first, last) of `paragraph`.
+Paragraph line_slice(const Paragraph& paragraph, std::size_t first, std::size_t last) {
+  Paragraph slice;
+  slice.is_list_item = paragraph.is_list_item;
+  for (std::size_t i = first; i < last; ++i) {
+    slice.lines.push_back(paragraph.lines[i]);
+    slice.box = unite(slice.box, paragraph.lines[i].box);
+  }
+  return slice;
+}
+
+}  // namespace
+
+PageScan split_before_bullets(PageScan scan) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    std::vector<Paragraph> paragraphs;
+    for (Paragraph& paragraph : block.paragraphs) {
+      const auto& lines = paragraph.lines;
+      const auto bullet = std::find_if(lines.begin(), lines.end(), opens_with_bullet);
+      if (lines.empty() || bullet == lines.begin() || bullet == lines.end() ||
+          find_list_marker(line_text(lines.front()))) {
+        paragraphs.push_back(std::move(paragraph));
+        continue;
+      }
+      const auto split = static_cast<std::size_t>(bullet - lines.begin());
+      paragraphs.push_back(line_slice(paragraph, 0, split));
+      paragraphs.push_back(line_slice(paragraph, split, lines.size()));
+    }
+    block.paragraphs = std::move(paragraphs);
+  }
+  return scan;
+}
+
+bool continues_heading(const Paragraph& first, const Paragraph& next, float body_height) {
+  if (body_height <= 0 || first.lines.empty() || next.lines.empty() || next.lines.size() > 2) return false;
+  const float first_height = paragraph_line_height(first);
+  const float next_height = paragraph_line_height(next);
+  if (std::min(first_height, next_height) < 1.2f * body_height) return false;
+  if (std::abs(first_height - next_height) > 0.25f * std::max(first_height, next_height)) return false;
+  const std::string first_text = line_text(first.lines.back());
+  const std::string next_text = line_text(next.lines.front());
+  if (ends_sentence(first_text) || is_numbered_heading(next_text)) return false;
+  const int gap = next.box.y1 - first.box.y2;
+  return gap <= 0.8f * std::max(first_height, next_height);
+}
+
+PageScan merge_heading_continuations(PageScan scan, float body_height) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    std::vector<Paragraph> paragraphs;
+    for (Paragraph& paragraph : block.paragraphs) {
+      if (!paragraphs.empty() && continues_heading(paragraphs.back(), paragraph, body_height)) {
+        append_paragraph(paragraphs.back(), paragraph);
+      } else {
+        paragraphs.push_back(std::move(paragraph));
+      }
+    }
+    block.paragraphs = std::move(paragraphs);
+  }
+  return scan;
+}
+
 std::optional<ListMarker> find_list_marker(std::string_view text) {
   if (auto bullet = find_bullet(text)) return bullet;
   return find_enumerator(text);
@@ -447,6 +609,16 @@ std::string strip_bullet(std::string_view text) {
   const auto marker = find_list_marker(text);
   if (marker && marker->kind == ListMarker::Kind::bullet) text.remove_prefix(marker->length);
   return std::string(text);
+}
+
+bool has_hanging_indent(const Paragraph& paragraph, float body_height) {
+  if (paragraph.lines.size() < 2) return false;
+  return paragraph.lines[1].box.x1 - paragraph.lines[0].box.x1 >= 0.5f * body_height;
+}
+
+bool same_list_style(std::string_view a, std::string_view b) {
+  const std::string style = list_style(a);
+  return !style.empty() && style == list_style(b);
 }
 
 std::vector<LineRange> split_list_items(const std::vector<Line>& lines) {
@@ -632,7 +804,8 @@ PageLayout build_layout(const PageScan& input) {
   layout.width = input.width;
   layout.height = input.height;
   const float body_height = median_body_line_height(input);
-  const PageScan scan = separate_graphic_lines(input, body_height);
+  const PageScan scan = merge_heading_continuations(
+      split_before_bullets(split_stacked_headings(separate_graphic_lines(input, body_height))), body_height);
   const PageContext page{scan.height, body_height, find_title(scan, body_height)};
   const TextParagraphs text = text_paragraphs(scan);
   const RuleFigures figures = rule_figures(scan, body_height);

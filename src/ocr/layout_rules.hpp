@@ -66,6 +66,15 @@ std::string join_lines(const std::vector<std::string>& lines);
 // The smallest box holding both (an empty box, all zeros, holds nothing).
 Box unite(const Box& a, const Box& b);
 
+// The box of a line of type: `ink` (the glyphs' box) stretched vertically
+// to the type's full height, from ascender top (`ascent` pixels above the
+// `baseline` row) to descender bottom (`descent` pixels below it), so that
+// "1", "ace" and "Typography" set in one font get boxes of one height. Each
+// side grows by at most half the ink height plus `ascent` + `descent` / 4
+// (Tesseract's row estimates are rough on very short lines); non-positive
+// metrics leave the box as it is; it never shrinks.
+Box type_box(const Box& ink, int baseline, float ascent, float descent);
+
 // --- Sizes ----------------------------------------------------------------
 
 float line_height(const Line& line);
@@ -89,6 +98,13 @@ bool in_footer_zone(const Box& box, int page_height);
 // and has at most 2 lines; nullptr otherwise.
 const char* margin_category(const Paragraph& paragraph, int page_height);
 
+// Adds lines found by a second look at the page margins
+// (Tesseract's page layout drops isolated short text such as a lone page
+// number) as one text block of one paragraph per line, after the existing
+// blocks. Lines that overlap a line already in the scan were read before
+// and are dropped, as are lines without words.
+PageScan add_margin_lines(PageScan scan, std::vector<Line> lines);
+
 // --- Headings -------------------------------------------------------------
 
 // The page's title: among paragraphs of text blocks outside the margin zones
@@ -106,6 +122,39 @@ bool is_header_by_size(const Paragraph& paragraph, std::string_view text, float 
 // punctuation.
 bool is_numbered_heading(std::string_view text);
 
+// --- Paragraph repair -----------------------------------------------------
+// Tesseract groups lines into paragraphs by spacing alone, so short headings
+// set close together come out as one paragraph, and a title that wraps can
+// come out as two. These passes fix the grouping before categories are
+// decided.
+
+// True when the paragraph has at least 2 lines and every line on its own is
+// a numbered heading ("2 Methods" over "3 Results"): headings stacked
+// without body text between them.
+bool is_stacked_headings(const Paragraph& paragraph);
+
+// Replaces every stacked-headings paragraph of the text blocks by one
+// paragraph per line.
+PageScan split_stacked_headings(PageScan scan);
+
+// Splits every text paragraph whose first line carries no list marker but a
+// later line opens with a bullet before that line: the lead-in (a caption,
+// a sentence introducing the list) and the list that Tesseract set in one
+// paragraph become two.
+PageScan split_before_bullets(PageScan scan);
+
+// True when `next` continues the heading `first` on the following line:
+// both are heading-sized (line height at least 1.2x the body height) with
+// line heights within 25% of each other (a short line's row estimate is
+// rough), `first` does not end a sentence,
+// `next` has at most 2 lines and does not start a numbered heading of its
+// own, and the vertical gap between them is at most 0.8x their line height.
+bool continues_heading(const Paragraph& first, const Paragraph& next, float body_height);
+
+// Merges each paragraph that continues a heading (see continues_heading)
+// into the paragraph before it in the same text block.
+PageScan merge_heading_continuations(PageScan scan, float body_height);
+
 // --- Lists ----------------------------------------------------------------
 
 struct ListMarker {
@@ -121,6 +170,18 @@ std::optional<ListMarker> find_list_marker(std::string_view text);
 
 // The item text: a bullet and its whitespace removed, an enumerator kept.
 std::string strip_bullet(std::string_view text);
+
+// A hanging indent: the paragraph's second line starts at least half the
+// body line height right of its first line, as the lines of a list item
+// wrap under the item's text, not under its marker. False for fewer than 2
+// lines.
+bool has_hanging_indent(const Paragraph& paragraph, float body_height);
+
+// True when two list markers read as one list: two bullets, or two
+// enumerators of the same form (both digits, both letters or both roman
+// numerals, with the same closing mark). "(c)" in prose next to a bulleted
+// list is no list item.
+bool same_list_style(std::string_view a, std::string_view b);
 
 // Splits a paragraph's lines into items: a new item starts at every line
 // that begins with a list marker; lines before the first marker form the

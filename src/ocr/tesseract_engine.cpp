@@ -4,10 +4,12 @@
 #include <cctype>
 #include <cstdlib>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <omp.h>
 #include <tesseract/baseapi.h>
@@ -75,12 +77,19 @@ rules::Paragraph read_paragraph(const tesseract::ResultIterator& it) {
   return paragraph;
 }
 
+// The line's box spans its type height (see rules::type_box). Tesseract's
+// row attributes: row_height = x-height + ascenders - descenders, with
+// descenders negative; the baseline is taken at the line's middle.
 rules::Line read_line(const tesseract::ResultIterator& it) {
   rules::Line line;
   line.box = bounding_box(it, tesseract::RIL_TEXTLINE);
   float descenders = 0;
   float ascenders = 0;
   it.RowAttributes(&line.row_height, &descenders, &ascenders);
+  int x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  if (it.Baseline(tesseract::RIL_TEXTLINE, &x1, &y1, &x2, &y2)) {
+    line.box = rules::type_box(line.box, (y1 + y2) / 2, line.row_height + descenders, -descenders);
+  }
   return line;
 }
 
@@ -112,11 +121,13 @@ bool read_step(tesseract::ResultIterator& it, rules::PageScan& scan) {
 
 // Lines without words (Tesseract reads some noise as empty lines) and the
 // paragraphs they leave empty carry nothing for the rules; pictures and
-// rules carry no text at all.
+// rules carry no text at all. A paragraph's box grows to hold its lines'
+// type boxes.
 void drop_empty(rules::PageScan& scan) {
   for (rules::Block& block : scan.blocks) {
     for (rules::Paragraph& paragraph : block.paragraphs) {
       std::erase_if(paragraph.lines, [](const rules::Line& line) { return line.words.empty(); });
+      for (const rules::Line& line : paragraph.lines) paragraph.box = rules::unite(paragraph.box, line.box);
     }
     std::erase_if(block.paragraphs, [](const rules::Paragraph& p) { return p.lines.empty(); });
   }
@@ -136,6 +147,46 @@ rules::PageScan read_page(tesseract::TessBaseAPI& api, int width, int height) {
   }
   drop_empty(scan);
   return scan;
+}
+
+// Words below this confidence (0-100) from the margin pass are
+// noise read as text: scanner specks, stray marks.
+constexpr float kMinMarginWordConfidence = 60;
+
+// The lines of the current recognition, each with its confident words.
+std::vector<rules::Line> read_lines(tesseract::TessBaseAPI& api) {
+  std::vector<rules::Line> lines;
+  const std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
+  if (!it || it->Empty(tesseract::RIL_WORD)) return lines;
+  do {
+    if (it->IsAtBeginningOf(tesseract::RIL_TEXTLINE) || lines.empty()) lines.push_back(read_line(*it));
+    if (it->Confidence(tesseract::RIL_WORD) < kMinMarginWordConfidence) continue;
+    if (rules::Word word = read_word(*it); !word.text.empty()) lines.back().words.push_back(std::move(word));
+  } while (it->Next(tesseract::RIL_WORD));
+  return lines;
+}
+
+// The header and footer zones (rules::kMarginZone of the page height each).
+std::vector<Box> margin_zones(int width, int height) {
+  const int zone = static_cast<int>(rules::kMarginZone * height);
+  return {{0, 0, width, zone}, {0, height - zone, width, height}};
+}
+
+// Reads each margin zone again as one block of text, which finds the
+// isolated short text (a lone page number) that the page layout pass drops
+// as noise (sparse-text mode drops it too). Leaves the engine in automatic
+// page segmentation.
+std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height) {
+  std::vector<rules::Line> lines;
+  api.SetPageSegMode(tesseract::PSM_SINGLE_BLOCK);
+  for (const Box& zone : margin_zones(width, height)) {
+    api.SetRectangle(zone.x1, zone.y1, zone.width(), zone.height());
+    if (api.Recognize(nullptr) != 0) continue;
+    std::vector<rules::Line> found = read_lines(api);
+    lines.insert(lines.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+  }
+  api.SetPageSegMode(tesseract::PSM_AUTO);
+  return lines;
 }
 
 // --- The engine -----------------------------------------------------------
@@ -184,7 +235,9 @@ class TesseractEngine final : public Engine {
     api_->SetImage(image.pixels.data(), image.width, image.height, 1, image.width);
     api_->SetSourceResolution(page.dpi);
     if (api_->Recognize(nullptr) != 0) return Error::internal("tesseract: recognition failed");
-    return rules::build_layout(read_page(*api_, image.width, image.height));
+    rules::PageScan scan = read_page(*api_, image.width, image.height);
+    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height));
+    return rules::build_layout(scan);
   }
 
   api_ptr api_;
