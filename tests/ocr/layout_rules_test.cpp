@@ -328,5 +328,95 @@ TEST(BuildLayout, EmptyScanGivesEmptyLayout) {
   EXPECT_EQ(layout.width, kPageWidth);
 }
 
+
+TEST(ListMarker, MisreadRoundBulletsAreBullets) {
+  for (const char* text : {"\u00a2 item", "\u00a9 item", "\u00b0 item"}) {
+    const auto marker = find_list_marker(text);
+    ASSERT_TRUE(marker) << text;
+    EXPECT_EQ(marker->kind, ListMarker::Kind::bullet) << text;
+  }
+}
+
+TEST(ListStyle, SameFormOfMarkerOnly) {
+  EXPECT_TRUE(same_list_style("1. one", "2. two"));
+  EXPECT_TRUE(same_list_style("a) one", "b) two"));
+  EXPECT_TRUE(same_list_style("\u2022 one", "- two"));
+  EXPECT_FALSE(same_list_style("(c) prose", "\u2022 item"));
+  EXPECT_FALSE(same_list_style("1. one", "a) two"));
+  EXPECT_FALSE(same_list_style("plain", "plain"));
+}
+
+TEST(ListSplit, HangingIndentMarksWrappedItem) {
+  Paragraph item = make_paragraph({"10. Automatic licensing of", "downstream recipients"}, 100, 100);
+  EXPECT_FALSE(has_hanging_indent(item, kBody));
+  item.lines[1] = make_line("downstream recipients", 130, item.lines[1].box.y1);
+  EXPECT_TRUE(has_hanging_indent(item, kBody));
+}
+
+TEST(ListSplit, NumberedProseParagraphWrappingToMarginIsText) {
+  PageScan scan{kPageWidth, kPageHeight, {}};
+  Block block{BlockKind::text, {}, {make_paragraph({"10. Automatic licensing of", "downstream recipients."}, 100, 300),
+                                    make_paragraph({"11. Miscellaneous terms of", "this license apply."}, 100, 400)}};
+  scan.blocks.push_back(block);
+  const PageLayout layout = build_layout(scan);
+  ASSERT_EQ(layout.elements.size(), 2u);
+  EXPECT_EQ(layout.elements[0].category, category::text);
+  EXPECT_EQ(layout.elements[1].category, category::text);
+}
+
+TEST(ParagraphRepair, StackedNumberedHeadingsAreSplit) {
+  const Paragraph stacked = make_paragraph({"2 Work For The", "3 Do Not"}, 100, 300);
+  EXPECT_TRUE(is_stacked_headings(stacked));
+  EXPECT_FALSE(is_stacked_headings(make_paragraph({"2 Methods", "We measured the thing."}, 100, 300)));
+  PageScan scan{kPageWidth, kPageHeight, {Block{BlockKind::text, {}, {stacked}}}};
+  const PageScan split = split_stacked_headings(scan);
+  ASSERT_EQ(split.blocks[0].paragraphs.size(), 2u);
+  EXPECT_EQ(line_text(split.blocks[0].paragraphs[1].lines[0]), "3 Do Not");
+}
+
+TEST(ParagraphRepair, WrappedHeadingIsMerged) {
+  const Paragraph first = make_paragraph({"By That Contributor With Its"}, 100, 100, 40);
+  const Paragraph next = make_paragraph({"Version (Or"}, 100, 150, 36);
+  EXPECT_TRUE(continues_heading(first, next, kBody));
+  EXPECT_FALSE(continues_heading(first, make_paragraph({"2 Next Section"}, 100, 150, 36), kBody));
+  EXPECT_FALSE(continues_heading(first, make_paragraph({"body text"}, 100, 150), kBody));
+  EXPECT_FALSE(continues_heading(first, make_paragraph({"Version (Or"}, 100, 300, 36), kBody));
+  PageScan scan{kPageWidth, kPageHeight, {Block{BlockKind::text, {}, {first, next}}}};
+  const PageScan merged = merge_heading_continuations(scan, kBody);
+  ASSERT_EQ(merged.blocks[0].paragraphs.size(), 1u);
+  EXPECT_EQ(merged.blocks[0].paragraphs[0].lines.size(), 2u);
+}
+
+TEST(ParagraphRepair, LeadInIsSplitFromBulletsBelow) {
+  const Paragraph mixed = make_paragraph({"Table 3: free program", "+ License somewhere", "+ owned by the contributor"}, 100, 300);
+  PageScan scan{kPageWidth, kPageHeight, {Block{BlockKind::text, {}, {mixed}}}};
+  const PageScan split = split_before_bullets(scan);
+  ASSERT_EQ(split.blocks[0].paragraphs.size(), 2u);
+  EXPECT_EQ(split.blocks[0].paragraphs[0].lines.size(), 1u);
+  EXPECT_EQ(split.blocks[0].paragraphs[1].lines.size(), 2u);
+}
+
+TEST(MarginLines, NewLinesAddedAndKnownOnesDropped) {
+  PageScan scan{kPageWidth, kPageHeight, {Block{BlockKind::text, {}, {make_paragraph({"Running head"}, 100, 20)}}}};
+  const std::vector<Line> found = {make_line("Running head", 100, 20), make_line("7", 490, 1370), Line{}};
+  const PageScan added = add_margin_lines(scan, found);
+  ASSERT_EQ(added.blocks.size(), 2u);
+  ASSERT_EQ(added.blocks[1].paragraphs.size(), 1u);
+  EXPECT_EQ(line_text(added.blocks[1].paragraphs[0].lines[0]), "7");
+  EXPECT_EQ(margin_category(added.blocks[1].paragraphs[0], kPageHeight), std::string(category::page_footer));
+}
+
+TEST(TypeBox, StretchesToAscenderAndDescenderNeverShrinks) {
+  const Box ink{10, 100, 20, 120};  // a digit: baseline at 120, no descender
+  const Box box = type_box(ink, 120, 24, 6);
+  EXPECT_EQ(box.y1, 96);
+  EXPECT_EQ(box.y2, 126);
+  EXPECT_EQ(box.x1, 10);
+  EXPECT_EQ(type_box(ink, 120, 0, 6).y1, 100);
+  const Box tall{10, 80, 20, 130};
+  EXPECT_EQ(type_box(tall, 120, 24, 6).y1, 80);
+  EXPECT_EQ(type_box(tall, 120, 24, 6).y2, 130);
+}
+
 }  // namespace
 }  // namespace visor::ocr::rules
