@@ -585,18 +585,28 @@ bool continues_heading(const Paragraph& first, const Paragraph& next, float body
 }
 
 PageScan merge_heading_continuations(PageScan scan, float body_height) {
+  // Tesseract may put the two lines of a wrapped title in two blocks, so the
+  // previous paragraph is looked for across text blocks; a merged paragraph
+  // is emptied and removed afterwards, with any block it leaves empty.
+  Paragraph* previous = nullptr;
+  Block* previous_block = nullptr;
   for (Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
-    std::vector<Paragraph> paragraphs;
     for (Paragraph& paragraph : block.paragraphs) {
-      if (!paragraphs.empty() && continues_heading(paragraphs.back(), paragraph, body_height)) {
-        append_paragraph(paragraphs.back(), paragraph);
+      if (previous != nullptr && continues_heading(*previous, paragraph, body_height)) {
+        append_paragraph(*previous, paragraph);
+        previous_block->box = unite(previous_block->box, paragraph.box);
+        paragraph.lines.clear();
       } else {
-        paragraphs.push_back(std::move(paragraph));
+        previous = &paragraph;
+        previous_block = &block;
       }
     }
-    block.paragraphs = std::move(paragraphs);
   }
+  for (Block& block : scan.blocks) {
+    std::erase_if(block.paragraphs, [](const Paragraph& p) { return p.lines.empty(); });
+  }
+  std::erase_if(scan.blocks, [](const Block& b) { return b.kind == BlockKind::text && b.paragraphs.empty(); });
   return scan;
 }
 

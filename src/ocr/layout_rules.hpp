@@ -152,7 +152,8 @@ PageScan split_before_bullets(PageScan scan);
 bool continues_heading(const Paragraph& first, const Paragraph& next, float body_height);
 
 // Merges each paragraph that continues a heading (see continues_heading)
-// into the paragraph before it in the same text block.
+// into the text paragraph before it, in its block or an earlier one; text
+// blocks left empty are removed.
 PageScan merge_heading_continuations(PageScan scan, float body_height);
 
 // --- Lists ----------------------------------------------------------------

@@ -387,6 +387,17 @@ TEST(ParagraphRepair, WrappedHeadingIsMerged) {
   EXPECT_EQ(merged.blocks[0].paragraphs[0].lines.size(), 2u);
 }
 
+TEST(ParagraphRepair, WrappedHeadingIsMergedAcrossBlocks) {
+  const Paragraph first = make_paragraph({"By That Contributor With Its"}, 100, 100, 40);
+  const Paragraph next = make_paragraph({"Version (Or"}, 100, 150, 36);
+  PageScan scan{kPageWidth, kPageHeight,
+                {Block{BlockKind::text, first.box, {first}}, Block{BlockKind::text, next.box, {next}}}};
+  const PageScan merged = merge_heading_continuations(scan, kBody);
+  ASSERT_EQ(merged.blocks.size(), 1u);
+  EXPECT_EQ(merged.blocks[0].paragraphs[0].lines.size(), 2u);
+  EXPECT_EQ(merged.blocks[0].box.y2, next.box.y2);
+}
+
 TEST(ParagraphRepair, LeadInIsSplitFromBulletsBelow) {
   const Paragraph mixed = make_paragraph({"Table 3: free program", "+ License somewhere", "+ owned by the contributor"}, 100, 300);
   PageScan scan{kPageWidth, kPageHeight, {Block{BlockKind::text, {}, {mixed}}}};
