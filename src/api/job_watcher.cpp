@@ -15,16 +15,7 @@ void JobWatch::update(Result<jobs::Job> job) {
 }
 
 JobWatcher::JobWatcher(jobs::JobStore& store, std::chrono::milliseconds interval)
-    : store_(store), interval_(interval), thread_([this] { run(); }) {}
-
-JobWatcher::~JobWatcher() {
-  {
-    const std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
+    : store_(store), poller_(interval, [this] { poll(); }) {}
 
 std::shared_ptr<JobWatch> JobWatcher::watch(const std::string& job_id, jobs::Job initial) {
   const std::lock_guard lock(mutex_);
@@ -41,23 +32,23 @@ std::size_t JobWatcher::watched_jobs() const {
   return watches_.size();
 }
 
-void JobWatcher::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    std::vector<std::shared_ptr<JobWatch>> live;
-    for (auto it = watches_.begin(); it != watches_.end();) {
-      if (auto watch = it->second.lock()) {
-        live.push_back(std::move(watch));
-        ++it;
-      } else {
-        it = watches_.erase(it);
-      }
+// The watches some stream still holds; forgets the others.
+std::vector<std::shared_ptr<JobWatch>> JobWatcher::live_watches() {
+  const std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<JobWatch>> live;
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (auto watch = it->second.lock()) {
+      live.push_back(std::move(watch));
+      ++it;
+    } else {
+      it = watches_.erase(it);
     }
-    lock.unlock();
-    for (const auto& watch : live) watch->update(store_.get_job(watch->job_id()));
-    live.clear();  // drop our references before the next pruning pass
-    lock.lock();
   }
+  return live;
+}
+
+void JobWatcher::poll() {
+  for (const auto& watch : live_watches()) watch->update(store_.get_job(watch->job_id()));
 }
 
 }  // namespace visor::api

@@ -4,15 +4,15 @@
 // per watched job per tick, and no thread per stream.
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "jobs/job_store.hpp"
+#include "util/periodic.hpp"
 
 namespace visor::api {
 
@@ -35,9 +35,6 @@ class JobWatcher {
  public:
   // REQUIRES: `store` outlives the watcher.
   JobWatcher(jobs::JobStore& store, std::chrono::milliseconds interval);
-  ~JobWatcher();
-  JobWatcher(const JobWatcher&) = delete;
-  JobWatcher& operator=(const JobWatcher&) = delete;
 
   // A watch on `job_id`, shared with every other follower of that job and
   // polled while any holder keeps it. `initial` seeds its snapshot.
@@ -46,15 +43,13 @@ class JobWatcher {
   std::size_t watched_jobs() const;
 
  private:
-  void run();
+  void poll();
+  std::vector<std::shared_ptr<JobWatch>> live_watches();
 
   jobs::JobStore& store_;
-  std::chrono::milliseconds interval_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
   std::map<std::string, std::weak_ptr<JobWatch>> watches_;
-  std::thread thread_;
+  util::PeriodicThread poller_;  // last: polls once everything above exists
 };
 
 }  // namespace visor::api

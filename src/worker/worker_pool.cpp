@@ -123,9 +123,9 @@ void WorkerMetrics::page_processed(const std::string& model, const std::string& 
 WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerOptions options)
     : store_(store),
       make_engine_(std::move(make_engine)),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      lease_keeper_(options_.lease_duration / 3, [this] { renew_leases(); }) {
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
-  lease_keeper_ = std::thread([this] { renew_leases(); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -134,8 +134,9 @@ WorkerPool::~WorkerPool() {
     stopping_ = true;
   }
   wake_.notify_all();
+  // The lease keeper, a member, outlives this: pages still finishing keep
+  // their leases.
   for (auto& thread : threads_) thread.join();
-  lease_keeper_.join();
 }
 
 void WorkerPool::notify_work() {
@@ -212,21 +213,16 @@ void WorkerPool::untrack(const jobs::PageTask& task) {
   in_flight_.erase(task.lease_token);
 }
 
-// Extends the leases of running pages every third of a lease, so a slow
-// page is not taken over while its worker is alive; a dead process stops
-// renewing and its pages return to the queue when their leases end.
 void WorkerPool::renew_leases() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, options_.lease_duration / 3, [this] { return stopping_; })) {
-    std::vector<jobs::PageTask> running;
+  std::vector<jobs::PageTask> running;
+  {
+    const std::lock_guard lock(mutex_);
     for (const auto& [token, task] : in_flight_) running.push_back(task);
-    lock.unlock();
-    for (const auto& task : running) {
-      if (Status s = store_.renew_lease(task, util::now_ms(), options_.lease_duration); !s) {
-        log_store_error("page.lease_not_renewed", task, s.error());
-      }
+  }
+  for (const auto& task : running) {
+    if (Status s = store_.renew_lease(task, util::now_ms(), options_.lease_duration); !s) {
+      log_store_error("page.lease_not_renewed", task, s.error());
     }
-    lock.lock();
   }
 }
 

@@ -17,6 +17,7 @@
 #include "jobs/job_store.hpp"
 #include "ocr/engine.hpp"
 #include "util/metrics.hpp"
+#include "util/periodic.hpp"
 
 namespace visor::worker {
 
@@ -100,7 +101,10 @@ class WorkerPool {
   std::atomic<int> live_{0};
 
   std::vector<std::thread> threads_;
-  std::thread lease_keeper_;
+  // Every lease_duration / 3, extends the leases of running pages, so a slow
+  // page is not taken over while its worker is alive; a dead process stops
+  // renewing and its pages return to the queue when their leases end.
+  util::PeriodicThread lease_keeper_;
 };
 
 }  // namespace visor::worker
