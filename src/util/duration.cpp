@@ -92,4 +92,24 @@ std::string describe_size(std::uint64_t bytes) {
   return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
 }
 
+Result<std::uint64_t> parse_count(std::string_view text) {
+  static constexpr std::array<Unit, 4> kUnits{
+      {{"", 1}, {"k", 1'000}, {"m", 1'000'000}, {"g", 1'000'000'000}}};
+  return parse_with_units(text, kUnits, "count (use e.g. 200M, 50000K, 1G)");
+}
+
+std::string describe_count(std::uint64_t count) {
+  static constexpr std::array<Unit, 3> kUnits{
+      {{"billion", 1'000'000'000}, {"million", 1'000'000}, {"thousand", 1'000}}};
+  for (const Unit& unit : kUnits) {
+    if (count < unit.factor) continue;
+    // In tenths of the unit, rounded; "1.0 million" is written "1 million".
+    const std::uint64_t tenths = (count * 10 + unit.factor / 2) / unit.factor;
+    std::string number = std::to_string(tenths / 10);
+    if (tenths % 10 != 0) number += "." + std::to_string(tenths % 10);
+    return number + " " + std::string(unit.suffix);
+  }
+  return std::to_string(count);
+}
+
 }  // namespace visor::util

@@ -26,4 +26,12 @@ Result<std::uint64_t> parse_size(std::string_view text);
 // "100 MiB", "512 KiB", "17 bytes".
 std::string describe_size(std::uint64_t bytes);
 
+// Parses a count: a bare integer, or with a decimal unit K (thousand),
+// M (million) or G (billion), e.g. "200M" for 200,000,000 pixels.
+// bad_input on anything else or zero.
+Result<std::uint64_t> parse_count(std::string_view text);
+
+// "200 million", "1.5 million", "640 thousand", "12": at most one decimal.
+std::string describe_count(std::uint64_t count);
+
 }  // namespace visor::util

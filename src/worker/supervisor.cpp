@@ -1,7 +1,6 @@
 #include "worker/supervisor.hpp"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +12,7 @@
 #include <thread>
 
 #include "util/log.hpp"
-
-extern char** environ;
+#include "util/process.hpp"
 
 namespace visor::worker {
 namespace {
@@ -27,45 +25,7 @@ constexpr auto kReapInterval = std::chrono::milliseconds(100);
 constexpr auto kHealthyRun = std::chrono::seconds(5);
 constexpr auto kLongestRestartDelay = std::chrono::seconds(30);
 
-// Spawns one child with default signal handling and an empty signal mask,
-// whatever the parent's threads have blocked, its stdout on `stdout_fd`.
-pid_t spawn(const std::vector<std::string>& argv, int stdout_fd) {
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigset_t defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&files, stdout_fd, STDOUT_FILENO);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0], &files, &attributes, args.data(), environ);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attributes);
-  if (rc != 0) {
-    util::log_error("worker.spawn_failed", {{"command", argv[0]}, {"error", std::strerror(rc)}});
-    return -1;
-  }
-  return pid;
-}
-
 }  // namespace
-
-std::string describe_exit(int wait_status) {
-  if (WIFSIGNALED(wait_status)) {
-    const int sig = WTERMSIG(wait_status);
-    return "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")";
-  }
-  return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
-}
 
 struct Supervisor::State {
   struct Slot {
@@ -87,7 +47,9 @@ struct Supervisor::State {
   void start(Slot& slot) {
     int pipe_fds[2] = {-1, -1};
     const bool piped = on_report && ::pipe2(pipe_fds, O_CLOEXEC) == 0;
-    slot.pid = spawn(options.argv, piped ? pipe_fds[1] : -1);
+    auto pid = util::spawn_process(options.argv, {.out = piped ? pipe_fds[1] : -1});
+    if (!pid) util::log_error("worker.spawn_failed", {{"command", options.argv[0]}, {"error", pid.error().message}});
+    slot.pid = pid ? *pid : -1;
     slot.started = Clock::now();
     if (piped) {
       ::close(pipe_fds[1]);
@@ -140,7 +102,7 @@ struct Supervisor::State {
                                 : std::chrono::milliseconds(500);
         slot.pid = -1;
         slot.restart_at = now + slot.delay;
-        const std::string how = describe_exit(status);
+        const std::string how = util::describe_exit(status);
         util::log_error("worker.died", {{"pid", std::to_string(dead)}, {"how", how}});
         lock.unlock();
         if (on_exit) on_exit(dead, how);

@@ -52,7 +52,4 @@ class Supervisor {
   util::PeriodicThread reaper_;  // last: reaps and restarts once state exists
 };
 
-// "exited with status 3", "killed by signal 9 (Killed)".
-std::string describe_exit(int wait_status);
-
 }  // namespace visor::worker

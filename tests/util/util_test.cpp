@@ -74,6 +74,22 @@ TEST(SizeTest, ParsesBinaryUnitsAndDescribesThem) {
   EXPECT_EQ(describe_size(2048), "2 KiB");
 }
 
+TEST(CountTest, ParsesDecimalUnitsAndDescribesThem) {
+  EXPECT_EQ(*parse_count("200M"), 200'000'000u);
+  EXPECT_EQ(*parse_count("200m"), 200'000'000u);
+  EXPECT_EQ(*parse_count("1500K"), 1'500'000u);
+  EXPECT_EQ(*parse_count("2G"), 2'000'000'000u);
+  EXPECT_EQ(*parse_count("12345"), 12345u);
+  EXPECT_FALSE(parse_count("0").ok());
+  EXPECT_FALSE(parse_count("200MP").ok());
+  EXPECT_FALSE(parse_count("-5").ok());
+  EXPECT_EQ(describe_count(200'000'000), "200 million");
+  EXPECT_EQ(describe_count(1'540'000), "1.5 million");
+  EXPECT_EQ(describe_count(21'600'000'000), "21.6 billion");
+  EXPECT_EQ(describe_count(640'000), "640 thousand");
+  EXPECT_EQ(describe_count(12), "12");
+}
+
 TEST(Base64Test, MatchesRfc4648Vectors) {
   EXPECT_EQ(base64_encode(""), "");
   EXPECT_EQ(base64_encode("f"), "Zg==");

@@ -1,0 +1,79 @@
+#pragma once
+// Child processes: spawning one with chosen standard streams, and running a
+// short-lived one bounded in memory, CPU time, wall time and output, for
+// work that must not be able to harm its parent. Linux only (posix_spawn,
+// prlimit).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace visor::util {
+
+// The descriptors a spawned child gets as its stdin, stdout and stderr; -1
+// keeps the parent's.
+struct ChildStreams {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// Starts argv[0] (a path, not searched in PATH) with the parent's
+// environment, default signal handling and an empty signal mask, whatever
+// the calling thread has blocked. The child inherits no descriptor above
+// stderr, so it holds none of the parent's sockets or pipes.
+// unavailable when the program cannot be started.
+Result<pid_t> spawn_process(const std::vector<std::string>& argv, const ChildStreams& streams = {});
+
+// How a child ended, from a waitpid() status: "exited with status 3",
+// "killed by signal 9 (Killed)".
+std::string describe_exit(int wait_status);
+
+struct ChildLimits {
+  // Address space (RLIMIT_AS) in bytes; 0 leaves it unlimited.
+  std::uint64_t address_space_bytes = 0;
+  // CPU time (RLIMIT_CPU): SIGXCPU at the limit, SIGKILL a second later;
+  // zero leaves it unlimited.
+  std::chrono::seconds cpu_time{0};
+  // The child is killed (SIGKILL) when it runs longer than this.
+  std::chrono::milliseconds wall_time{std::chrono::seconds(30)};
+  // The child is killed when its stdout grows beyond this.
+  std::size_t max_output_bytes = std::size_t{64} << 20;
+};
+
+struct ChildRun {
+  int wait_status = 0;           // as waitpid() reports it
+  bool timed_out = false;        // killed at ChildLimits::wall_time
+  bool output_too_large = false;  // killed at ChildLimits::max_output_bytes
+  std::string output;            // everything it wrote to stdout, up to the limit
+  std::string errors;            // the first 4 KiB it wrote to stderr
+  std::chrono::milliseconds elapsed{0};
+
+  // Exited on its own with status 0, within every limit.
+  bool succeeded() const;
+  // Ended on its own with `code` (not killed, not by a signal).
+  bool exited_with(int code) const;
+  // The signal that ended it when it was not killed by the parent; 0 otherwise.
+  int crash_signal() const;
+};
+
+// Runs argv[0] with `input` (its parts one after the other) on its stdin and
+// collects its stdout and stderr, enforcing `limits`. The limits are set
+// (prlimit) before the first byte of input is written and no core file is
+// written, so a child that reads untrusted data only from stdin reads all of
+// it under the limits. Never blocks beyond limits.wall_time (plus the time to
+// reap a killed child); the child is always reaped.
+// Errors: unavailable when the child cannot be started; every way the child
+// itself ends (crash, timeout, non-zero exit) is a ChildRun for the caller
+// to judge.
+// Thread safety: any thread; children run concurrently.
+Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::vector<std::string_view>& input,
+                             const ChildLimits& limits);
+
+}  // namespace visor::util
