@@ -8,9 +8,14 @@
 #include "pdf/document.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
+
+#include "util/alarm.hpp"
+#include "util/duration.hpp"
 
 extern "C" {
 #include <mupdf/fitz.h>
@@ -19,10 +24,6 @@ extern "C" {
 
 namespace visor::pdf {
 namespace {
-
-// The largest page image we agree to allocate: 200 megapixels is a Letter
-// page at about 1,600 DPI and 600 MB of RGB.
-constexpr double kMaxPixels = 200e6;
 
 // How far into the file the "%PDF-" header may start (as Acrobat allows).
 constexpr std::size_t kHeaderSearchBytes = 1024;
@@ -54,8 +55,30 @@ Owner own(fz_context* ctx, T* raw) {
   return Owner(raw, {ctx});
 }
 
+// The limits of the Context that owns `ctx` (its MuPDF user context).
+const RenderLimits& limits_of(fz_context* ctx) {
+  static const RenderLimits kDefaults;
+  const auto* limits = static_cast<const RenderLimits*>(fz_user_context(ctx));
+  return limits != nullptr ? *limits : kDefaults;
+}
+
+// "; raise --some-flag to allow more", naming the setting that raises a
+// limit; "" when none is named.
+std::string raised_by(const std::string& setting) {
+  return setting.empty() ? std::string() : "; raise " + setting + " to allow more";
+}
+
+// MuPDF's allocation failures, when the process's address space limit
+// (or the machine) has no room left; the failure's own words would blame
+// the document ("damaged").
+Error out_of_memory(fz_context* ctx) {
+  return Error::too_large(std::string("Out of memory (") + fz_caught_message(ctx) + ")" +
+                          raised_by(limits_of(ctx).memory_setting));
+}
+
 // Runs `body` under fz_try and returns Error::bad_input("<failure>: <MuPDF
-// message>") if MuPDF throws. REQUIRES: body only calls MuPDF functions and
+// message>") if MuPDF throws, or too_large naming the memory limit if an
+// allocation failed. REQUIRES: body only calls MuPDF functions and
 // assigns to variables of the caller; it never throws.
 // Not inlined so that the caller's variables the body writes live in memory
 // of another frame than the one setjmp saves, and keep their values after a
@@ -66,6 +89,7 @@ template <class Body>
   fz_try(ctx) { body(); }
   fz_catch(ctx) { failed = true; }
   if (!failed) return {};
+  if (fz_caught(ctx) == FZ_ERROR_MEMORY) return out_of_memory(ctx);
   return Error::bad_input(std::string(failure) + ": " + fz_caught_message(ctx));
 }
 
@@ -142,11 +166,14 @@ bool was_repaired(fz_context* ctx, fz_document* document) {
 
 struct Context::Impl {
   fz_context* ctx = nullptr;
+  RenderLimits limits;
 };
 
-Context::Context() : impl_(std::make_unique<Impl>()) {
+Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = std::move(limits);
   impl_->ctx = fz_new_context(nullptr, nullptr, FZ_STORE_DEFAULT);
   if (impl_->ctx == nullptr) throw std::runtime_error("MuPDF could not create a context (out of memory)");
+  fz_set_user_context(impl_->ctx, &impl_->limits);
   // Hostile files can make MuPDF print millions of warnings to stderr.
   fz_set_warning_callback(impl_->ctx, ignore_message, nullptr);
   fz_set_error_callback(impl_->ctx, ignore_message, nullptr);
@@ -258,7 +285,69 @@ Result<PageSize> Document::page_size(int page_index) {
   return PageSize{bounds->x1 - bounds->x0, bounds->y1 - bounds->y0};
 }
 
-Result<util::Image> Document::render(int page_index, double dpi, int channels) {
+namespace {
+
+// "8.5", "11", "200": a length with at most one decimal.
+std::string one_decimal(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", value);
+  std::string out = text;
+  if (out.ends_with(".0")) out.resize(out.size() - 2);
+  return out;
+}
+
+// Names the page size, DPI, pixel count and limit, and how to raise it.
+Error too_many_pixels(int page_index, const fz_rect& bounds, double dpi, double pixels, const RenderLimits& limits) {
+  const std::string size = one_decimal((bounds.x1 - bounds.x0) / 72.0) + " × " +
+                           one_decimal((bounds.y1 - bounds.y0) / 72.0) + " in";
+  return Error::too_large("Page " + std::to_string(page_index + 1) + " is " + size + "; at " + one_decimal(dpi) +
+                          " DPI that is " + util::describe_count(static_cast<std::uint64_t>(pixels)) +
+                          " pixels, over the limit of " +
+                          util::describe_count(static_cast<std::uint64_t>(limits.max_pixels)) + " per page" +
+                          raised_by(limits.max_pixels_setting));
+}
+
+// The pixmap's pixels as an Image; too_large when there is no memory for
+// the copy.
+Result<util::Image> image_of(fz_context* ctx, fz_pixmap* pixmap) {
+  try {
+    return copy_pixels(ctx, pixmap);
+  } catch (const std::bad_alloc&) {
+    return Error::too_large("Out of memory (copying a rendered page)" + raised_by(limits_of(ctx).memory_setting));
+  }
+}
+
+// Draws `page` through `ctm` on a new white pixmap, as
+// fz_new_pixmap_from_page does, but with a cookie whose abort flag an
+// alarm raises at `deadline`: MuPDF checks it between drawing operations.
+Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int channels, Deadline deadline) {
+  fz_pixmap* pixmap = nullptr;
+  Status s = guarded(ctx, "The page cannot be rendered", [&] {
+    const fz_irect box = fz_round_rect(fz_transform_rect(fz_bound_page(ctx, page), ctm));
+    pixmap = fz_new_pixmap_with_bbox(ctx, colorspace_for(ctx, channels), box, nullptr, 0);
+    fz_clear_pixmap_with_value(ctx, pixmap, 0xFF);
+  });
+  OwnedPixmap owner = own<OwnedPixmap>(ctx, pixmap);
+  if (!s) return s.take_error();
+
+  fz_cookie cookie{};
+  const util::Alarm alarm(deadline, [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); });
+  fz_device* device = nullptr;
+  s = guarded(ctx, "The page cannot be rendered", [&] {
+    device = fz_new_draw_device(ctx, ctm, pixmap);
+    fz_run_page(ctx, page, device, fz_identity, &cookie);
+    fz_close_device(ctx, device);
+  });
+  const OwnedDevice device_owner = own<OwnedDevice>(ctx, device);
+  // An aborted run may end without an error, leaving the image half drawn.
+  if (alarm.rang()) return Error::timeout("The page took longer to render than its time limit");
+  if (!s) return s.take_error();
+  return owner;
+}
+
+}  // namespace
+
+Result<util::Image> Document::render(int page_index, double dpi, int channels, Deadline deadline) {
   if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
   if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
   fz_context* ctx = impl_->ctx;
@@ -267,23 +356,16 @@ Result<util::Image> Document::render(int page_index, double dpi, int channels) {
   auto bounds = impl_->bounds(page->get());
   if (!bounds) return bounds.take_error();
 
-  // fz_bound_page already applies /Rotate, and so does rendering.
+  // fz_bound_page already applies /Rotate, and so does rendering. The
+  // limit is checked before any pixel is allocated.
   const float scale = static_cast<float>(dpi) / 72.0f;
   const double pixels = std::fabs((bounds->x1 - bounds->x0) * scale) * std::fabs((bounds->y1 - bounds->y0) * scale);
-  if (!(pixels <= kMaxPixels)) {
-    return Error::too_large("Page " + std::to_string(page_index + 1) + " is too large to render at " +
-                            std::to_string(static_cast<int>(dpi)) + " DPI (" + std::to_string(static_cast<long long>(pixels / 1e6)) +
-                            " megapixels; the limit is " + std::to_string(static_cast<int>(kMaxPixels / 1e6)) + ")");
-  }
+  const RenderLimits& limits = limits_of(ctx);
+  if (!(pixels <= limits.max_pixels)) return too_many_pixels(page_index, *bounds, dpi, pixels, limits);
 
-  fz_pixmap* pixmap = nullptr;
-  fz_page* raw_page = page->get();
-  const Status s = guarded(ctx, "The page cannot be rendered", [&] {
-    pixmap = fz_new_pixmap_from_page(ctx, raw_page, fz_scale(scale, scale), colorspace_for(ctx, channels), 0);
-  });
-  const OwnedPixmap owner = own<OwnedPixmap>(ctx, pixmap);
-  if (!s) return s.error();
-  return copy_pixels(ctx, pixmap);
+  auto pixmap = draw_page(ctx, page->get(), fz_scale(scale, scale), channels, deadline);
+  if (!pixmap) return pixmap.take_error();
+  return image_of(ctx, pixmap->get());
 }
 
 namespace {
@@ -501,11 +583,18 @@ Result<PixelSize> Document::pixel_size(int page_index, double dpi) {
   return PixelSize{box.x1 - box.x0, box.y1 - box.y0};
 }
 
-Result<util::Image> Document::render_to_size(int page_index, int width, int height, int channels) {
+Result<util::Image> Document::render_to_size(int page_index, int width, int height, int channels,
+                                             Deadline deadline) {
   if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
   if (width <= 0 || height <= 0) return Error::invalid_request("The target size must be positive");
-  if (static_cast<double>(width) * height > kMaxPixels) return Error::too_large("The target size is too large");
   fz_context* ctx = impl_->ctx;
+  const RenderLimits& limits = limits_of(ctx);
+  if (static_cast<double>(width) * height > limits.max_pixels) {
+    return Error::too_large("The target size " + std::to_string(width) + " × " + std::to_string(height) +
+                            " is over the limit of " +
+                            util::describe_count(static_cast<std::uint64_t>(limits.max_pixels)) + " pixels per page" +
+                            raised_by(limits.max_pixels_setting));
+  }
   auto page = impl_->load_page(page_index);
   if (!page) return page.take_error();
   auto bounds = impl_->bounds(page->get());
@@ -515,15 +604,11 @@ Result<util::Image> Document::render_to_size(int page_index, int width, int heig
   if (!(page_width > 0 && page_height > 0)) return Error::bad_input("The page has no area");
 
   const fz_matrix ctm = fz_scale(static_cast<float>(width) / page_width, static_cast<float>(height) / page_height);
-  fz_pixmap* rendered = nullptr;
-  fz_page* raw_page = page->get();
-  Status s = guarded(ctx, "The page cannot be rendered", [&] {
-    rendered = fz_new_pixmap_from_page(ctx, raw_page, ctm, colorspace_for(ctx, channels), 0);
-  });
-  const OwnedPixmap rendered_owner = own<OwnedPixmap>(ctx, rendered);
-  if (!s) return s.error();
+  auto drawn = draw_page(ctx, page->get(), ctm, channels, deadline);
+  if (!drawn) return drawn.take_error();
+  fz_pixmap* rendered = drawn->get();
   if (fz_pixmap_width(ctx, rendered) == width && fz_pixmap_height(ctx, rendered) == height) {
-    return copy_pixels(ctx, rendered);
+    return image_of(ctx, rendered);
   }
   // A page box off the integer grid can round one pixel wider or taller;
   // stretch the few rows or columns back to the exact size.
@@ -533,10 +618,11 @@ Result<util::Image> Document::render_to_size(int page_index, int width, int heig
                                 static_cast<float>(fz_pixmap_height(ctx, rendered))},
                                {0, static_cast<float>(fz_pixmap_height(ctx, rendered))}};
   fz_pixmap* exact = nullptr;
-  s = guarded(ctx, "The page cannot be resized", [&] { exact = fz_warp_pixmap(ctx, rendered, corners, width, height); });
+  const Status s =
+      guarded(ctx, "The page cannot be resized", [&] { exact = fz_warp_pixmap(ctx, rendered, corners, width, height); });
   const OwnedPixmap exact_owner = own<OwnedPixmap>(ctx, exact);
   if (!s) return s.error();
-  return copy_pixels(ctx, exact);
+  return image_of(ctx, exact);
 }
 
 }  // namespace visor::pdf

@@ -5,6 +5,7 @@
 // Thread safety: a Context and everything opened through it belong to one
 // thread at a time. Give each worker thread its own Context.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,9 +16,25 @@
 
 namespace visor::pdf {
 
+// When a render must stop; kNoDeadline for never.
+using Deadline = std::chrono::steady_clock::time_point;
+inline constexpr Deadline kNoDeadline = Deadline::max();
+
+// What one Context agrees to do for an untrusted document.
+struct RenderLimits {
+  // The largest page image rendered, in pixels; render() refuses larger
+  // pages (too_large), it never scales them down.
+  double max_pixels = 200e6;
+  // The settings that raise each limit, named in its errors so that a user
+  // knows what to change (e.g. "--max-page-pixels"); empty names nothing.
+  std::string max_pixels_setting;
+  std::string memory_setting;
+};
+
 class Context {
  public:
-  Context();  // throws std::runtime_error when MuPDF cannot allocate a context
+  // Throws std::runtime_error when MuPDF cannot allocate a context.
+  explicit Context(RenderLimits limits = {});
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -59,8 +76,11 @@ class Document {
   // (channels 1) or RGB (channels 3), white background, no alpha.
   // Kind::bad_input when the page cannot be rendered, invalid_request for a
   // page index, DPI or channel count out of range, too_large when the image
-  // would exceed 200 megapixels.
-  Result<util::Image> render(int page_index, double dpi, int channels);
+  // would exceed the context's max_pixels (the message gives the page size,
+  // DPI, pixels and limit) or memory runs out, timeout when `deadline`
+  // passes first (MuPDF stops between drawing operations; one long
+  // operation, such as decoding one huge image, runs to its end).
+  Result<util::Image> render(int page_index, double dpi, int channels, Deadline deadline = kNoDeadline);
 
   // The size in pixels of render(page_index, dpi, ...), without rendering.
   Result<PixelSize> pixel_size(int page_index, double dpi);
@@ -68,7 +88,9 @@ class Document {
   // Renders one page stretched to exactly width × height pixels (vision
   // models expect exact input sizes; rendering at the target size is sharper
   // than resampling a rendered page).
-  Result<util::Image> render_to_size(int page_index, int width, int height, int channels);
+  // Errors as render().
+  Result<util::Image> render_to_size(int page_index, int width, int height, int channels,
+                                     Deadline deadline = kNoDeadline);
 
  private:
   struct Impl;
