@@ -5,7 +5,6 @@
 #include "api/annotate.hpp"
 #include "api/blocking.hpp"
 #include "api/views.hpp"
-#include "pdf/document.hpp"
 #include "util/base64.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
@@ -21,12 +20,6 @@ constexpr int kMinDpi = 72;
 constexpr int kMaxDpi = 600;
 constexpr std::string_view kDefaultFilename = "document.pdf";
 
-// MuPDF contexts are per thread; the blocking pool's threads each keep one.
-pdf::Context& thread_pdf_context() {
-  thread_local pdf::Context context;
-  return context;
-}
-
 std::optional<int> parse_int(std::string_view text) {
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -41,14 +34,6 @@ FormPart* find_part(std::vector<FormPart>& parts, std::string_view name) {
   return nullptr;
 }
 
-// Opens the upload to learn its page count; the error says why a person's
-// file cannot be processed.
-Result<int> count_pages(const std::shared_ptr<const std::string>& bytes) {
-  auto document = pdf::Document::open(thread_pdf_context(), bytes);
-  if (!document) return document.take_error();
-  return document->page_count();
-}
-
 }  // namespace
 
 ApiMetrics::ApiMetrics(util::metrics::Registry& registry)
@@ -61,11 +46,13 @@ void ApiMetrics::count_request(std::string_view route, unsigned status) {
 }
 
 Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOptions options,
-                 const ModelCatalog& models, util::metrics::Registry& metrics, ServiceHooks hooks)
+                 const ModelCatalog& models, pdf::DocumentTool& documents, util::metrics::Registry& metrics,
+                 ServiceHooks hooks)
     : store_(store),
       blocking_(blocking),
       options_(options),
       models_(models),
+      documents_(documents),
       metrics_(metrics),
       hooks_(std::move(hooks)),
       api_metrics_(metrics),
@@ -128,11 +115,13 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
   auto bytes = std::make_shared<const std::string>(std::move(file->data));
   file->data.clear();
 
-  auto pages = co_await run_blocking(blocking_, [&] { return count_pages(bytes); });
-  if (!pages) co_return pages.take_error();
-  if (*pages > options_.max_pages) {
-    co_return Error::bad_input("The document has " + std::to_string(*pages) + " pages; this server accepts at most " +
-                               std::to_string(options_.max_pages) + " pages per document");
+  // The page count comes from a child process: this one never parses uploads.
+  auto facts = co_await run_blocking(blocking_, [&] { return documents_.inspect(*bytes); });
+  if (!facts) co_return facts.take_error();
+  const int pages = facts->page_count;
+  if (pages > options_.max_pages) {
+    co_return Error::bad_input("The document has " + std::to_string(pages) + " pages; this server accepts at most " +
+                               std::to_string(options_.max_pages) + " pages per document (--max-pages)");
   }
 
   jobs::NewJob job;
@@ -141,7 +130,7 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
   job.filename = file->filename.empty() ? std::string(kDefaultFilename) : file->filename;
   job.model = submission.model;
   job.dpi = submission.dpi;
-  job.total_pages = *pages;
+  job.total_pages = pages;
   job.document = std::move(bytes);
   auto created = co_await run_blocking(blocking_, [&] { return store_.create_job(job); });
   if (!created) {
@@ -280,12 +269,10 @@ asio::awaitable<Response> Service::page_image(std::string job_id, std::string_vi
 Result<std::string> Service::render_page_png(const jobs::Job& job, int page_index, int dpi) {
   auto bytes = store_.read_document(job.id);
   if (!bytes) return bytes.take_error();
-  pdf::Context& context = thread_pdf_context();
-  auto document = pdf::Document::open(context, std::move(*bytes));
-  if (!document) return document.take_error();
-  auto image = document->render(page_index, dpi, 3);
-  if (!image) return image.take_error();
-  return pdf::encode_png(context, *image);
+  pdf::PageImageRequest request;
+  request.page_index = page_index;
+  request.dpi = dpi;
+  return documents_.page_png(**bytes, request);
 }
 
 asio::awaitable<Result<jobs::Job>> Service::find_job(const std::string& job_id) {
@@ -344,20 +331,19 @@ asio::awaitable<Response> Service::result_for(const jobs::Job& job, bool annotat
 Result<json> Service::annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
   auto bytes = store_.read_document(job.id);
   if (!bytes) return bytes.take_error();
-  pdf::Context& context = thread_pdf_context();
-  auto document = pdf::Document::open(context, std::move(*bytes));
-  if (!document) return document.take_error();
 
   json images = json::array();
   for (const auto& page : pages) {
-    auto image = document->render(page.page_index, job.dpi, 3);
-    if (!image) return image.take_error();
     const json result = json::parse(page.result_json, nullptr, false);
-    std::vector<pdf::Annotation> boxes;
+    pdf::PageImageRequest request;
+    request.page_index = page.page_index;
+    request.dpi = job.dpi;
+    request.line_width = outline_width_for(job.dpi);
     if (result.is_object() && result.value("status", "") == "success" && result.contains("data")) {
-      boxes = annotations_for_page(result["data"]);
+      request.annotations = annotations_for_page(result["data"]);
     }
-    auto png = pdf::draw_annotations_png(context, *image, boxes, outline_width_for(job.dpi));
+    // One child process per page, each within the document tool's limits.
+    auto png = documents_.page_png(**bytes, request);
     if (!png) return png.take_error();
     images.push_back("data:image/png;base64," + util::base64_encode(*png));
   }

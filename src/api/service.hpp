@@ -20,6 +20,7 @@
 #include "api/multipart.hpp"
 #include "api/views.hpp"
 #include "jobs/job_store.hpp"
+#include "pdf/document_tool.hpp"
 #include "util/metrics.hpp"
 
 namespace visor::api {
@@ -75,11 +76,13 @@ class ApiMetrics {
 
 class Service {
  public:
-  // REQUIRES: store, blocking pool, catalog and registry outlive the
-  // service, and only the service renders the registry (its collector reads
-  // the store through the service).
+  // REQUIRES: store, blocking pool, catalog, document tool and registry
+  // outlive the service, and only the service renders the registry (its
+  // collector reads the store through the service). Uploads are read only
+  // through `documents` (in a child process), never in this process.
   Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, ServiceOptions options,
-          const ModelCatalog& models, util::metrics::Registry& metrics, ServiceHooks hooks);
+          const ModelCatalog& models, pdf::DocumentTool& documents, util::metrics::Registry& metrics,
+          ServiceHooks hooks);
 
   const ServiceOptions& options() const { return options_; }
 
@@ -128,6 +131,7 @@ class Service {
   boost::asio::thread_pool& blocking_;
   ServiceOptions options_;
   const ModelCatalog& models_;
+  pdf::DocumentTool& documents_;
   util::metrics::Registry& metrics_;
   ServiceHooks hooks_;
   ApiMetrics api_metrics_;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "cli/command_list.hpp"
+#include "pdf/document_tool.hpp"
 
 namespace visor::cli {
 namespace {
@@ -25,6 +26,9 @@ int run(int argc, char** argv) {
   if (command == "serve") return serve_command(argc, argv);
   if (command == "ocr") return ocr_command(argc, argv);
   if (command == "worker") return worker_command(argc, argv);
+  // Hidden: the child process the API runs to read an upload
+  // (pdf/document_tool.hpp); not for people.
+  if (command == "document") return pdf::document_tool_main(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

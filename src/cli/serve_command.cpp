@@ -17,6 +17,7 @@
 #include "cli/worker_settings.hpp"
 #include "cli/options.hpp"
 #include "jobs/retention.hpp"
+#include "pdf/document_tool.hpp"
 #include "ocr/remote/remote_backends.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
@@ -39,6 +40,8 @@ std::vector<OptionSpec> serve_options() {
       {"sse-timeout", "10m", "How long an SSE stream follows a job before a timeout event"},
       {"max-upload", "100MiB", "Largest accepted upload"},
       {"max-pages", "2000", "Most pages accepted in one document"},
+      {"document-memory", "2GiB", "Address space of each short-lived process that reads an upload for the API"},
+      {"document-timeout", "30s", "Wall time of each short-lived process that reads an upload for the API"},
       {"io-threads", "2", "Threads serving HTTP connections"},
       {"log-format", "text", "Request log: text (debug lines on stderr) or json (one object per request on stdout)"},
   };
@@ -53,7 +56,32 @@ struct ServeConfig {
   api::ServerOptions server;
   api::ServiceOptions service;
   worker::SupervisorOptions processes;
+  pdf::DocumentToolOptions documents;
 };
+
+// The minimum --document-memory: the binary and its libraries alone take
+// a few hundred MiB of address space.
+constexpr std::uint64_t kMinDocumentMemory = std::uint64_t{512} << 20;
+
+// The child processes that read uploads for the API (page count at submit,
+// page images): bounded by --document-memory and --document-timeout, which
+// their errors name.
+Result<pdf::DocumentToolOptions> document_tool_options(const ParsedOptions& options) {
+  pdf::DocumentToolOptions documents;
+  documents.executable = "/proc/self/exe";
+  auto memory = util::parse_size(options.get("document-memory"));
+  if (!memory || *memory < kMinDocumentMemory) {
+    return Error::bad_input("--document-memory must be a size of at least 512MiB, got '" +
+                            options.get("document-memory") + "'");
+  }
+  auto timeout = duration_option(options, "document-timeout");
+  if (!timeout) return timeout.take_error();
+  documents.memory_bytes = *memory;
+  documents.timeout = *timeout;
+  documents.memory_setting = "--document-memory";
+  documents.timeout_setting = "--document-timeout";
+  return documents;
+}
 
 Result<api::LogFormat> log_format_option(const std::string& text) {
   if (text == "text") return api::LogFormat::text;
@@ -73,6 +101,7 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.processes.processes = reader.take(positive_int(options, "workers", 256));
   const int threads = reader.take(positive_int(options, "threads-per-worker", 256));
   config.processes.argv = worker_command_line("/proc/self/exe", options, threads);
+  config.documents = reader.take(document_tool_options(options), pdf::DocumentToolOptions{});
   config.service.result_ttl = config.worker.store.result_ttl;
   config.service.sse_timeout = reader.take(duration_option(options, "sse-timeout"));
   config.service.max_pages = reader.take(positive_int(options, "max-pages", 1000000));
@@ -112,7 +141,9 @@ int serve(const ServeConfig& config) {
       [&reports](pid_t pid, std::string_view line) { reports.replay(pid, line); });
   jobs::RetentionSweeper sweeper(jobs, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
   boost::asio::thread_pool blocking(kBlockingThreads);
-  api::Service service(jobs, blocking, config.service, catalog, metrics,
+  // Uploads are read in bounded child processes, never in this one.
+  const auto documents = pdf::make_isolated_document_tool(config.documents);
+  api::Service service(jobs, blocking, config.service, catalog, *documents, metrics,
                        {.on_job_created = [&workers] { workers.notify_work(); },
                         .live_workers = [&workers] { return workers.running(); }});
   api::HttpServer server(config.server, service);
