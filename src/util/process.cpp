@@ -164,7 +164,8 @@ bool read_available(int fd, std::string& into, std::size_t keep) {
   }
 }
 
-void kill_child(pid_t pid) { ::kill(pid, SIGKILL); }
+// The child and anything it started (its own process group).
+void kill_child(pid_t pid) { ::kill(-pid, SIGKILL); }
 
 // Waits for the child to end, killing it at `deadline`.
 int reap(pid_t pid, Clock::time_point deadline, bool& timed_out) {
@@ -188,7 +189,7 @@ int reap(pid_t pid, Clock::time_point deadline, bool& timed_out) {
 
 }  // namespace
 
-Result<pid_t> spawn_process(const std::vector<std::string>& argv, const ChildStreams& streams) {
+Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options) {
   if (argv.empty()) return Error::internal("spawn_process needs a command line");
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -203,13 +204,18 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const ChildStr
   for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGPIPE, SIGXCPU}) sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.new_process_group) {
+    posix_spawnattr_setpgroup(&attributes, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attributes, flags);
 
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
-  if (streams.in >= 0) posix_spawn_file_actions_adddup2(&files, streams.in, STDIN_FILENO);
-  if (streams.out >= 0) posix_spawn_file_actions_adddup2(&files, streams.out, STDOUT_FILENO);
-  if (streams.err >= 0) posix_spawn_file_actions_adddup2(&files, streams.err, STDERR_FILENO);
+  if (options.in >= 0) posix_spawn_file_actions_adddup2(&files, options.in, STDIN_FILENO);
+  if (options.out >= 0) posix_spawn_file_actions_adddup2(&files, options.out, STDOUT_FILENO);
+  if (options.err >= 0) posix_spawn_file_actions_adddup2(&files, options.err, STDERR_FILENO);
   posix_spawn_file_actions_addclosefrom_np(&files, STDERR_FILENO + 1);
 
   pid_t pid = 0;
@@ -248,7 +254,10 @@ Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::ve
                    make_pipe(errors_read, errors_write)}) {
     if (!s) return s.take_error();
   }
-  auto pid = spawn_process(argv, {input_child.get(), output_write.get(), errors_write.get()});
+  auto pid = spawn_process(argv, {.in = input_child.get(),
+                                  .out = output_write.get(),
+                                  .err = errors_write.get(),
+                                  .new_process_group = true});
   input_child.reset();
   output_write.reset();
   errors_write.reset();

@@ -16,12 +16,15 @@
 
 namespace visor::util {
 
-// The descriptors a spawned child gets as its stdin, stdout and stderr; -1
-// keeps the parent's.
-struct ChildStreams {
+struct SpawnOptions {
+  // The descriptors the child gets as its stdin, stdout and stderr; -1
+  // keeps the parent's.
   int in = -1;
   int out = -1;
   int err = -1;
+  // Starts a process group of its own, so that kill(-pid) also reaches
+  // any process it starts.
+  bool new_process_group = false;
 };
 
 // Starts argv[0] (a path, not searched in PATH) with the parent's
@@ -29,7 +32,7 @@ struct ChildStreams {
 // the calling thread has blocked. The child inherits no descriptor above
 // stderr, so it holds none of the parent's sockets or pipes.
 // unavailable when the program cannot be started.
-Result<pid_t> spawn_process(const std::vector<std::string>& argv, const ChildStreams& streams = {});
+Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
 // How a child ended, from a waitpid() status: "exited with status 3",
 // "killed by signal 9 (Killed)".
@@ -64,7 +67,8 @@ struct ChildRun {
 };
 
 // Runs argv[0] with `input` (its parts one after the other) on its stdin and
-// collects its stdout and stderr, enforcing `limits`. The limits are set
+// collects its stdout and stderr, enforcing `limits`; a kill reaches its
+// whole process group. The limits are set
 // (prlimit) before the first byte of input is written and no core file is
 // written, so a child that reads untrusted data only from stdin reads all of
 // it under the limits. Never blocks beyond limits.wall_time (plus the time to

@@ -53,18 +53,21 @@ TEST(RunBoundedTest, KillsAChildThatOutlivesTheWallTime) {
   ChildLimits limits;
   limits.wall_time = 200ms;
   const auto started = std::chrono::steady_clock::now();
-  auto run = shell("sleep 30", {}, limits);
+  auto run = shell("sleep 37 & sleep 37", {}, limits);
   ASSERT_TRUE(run.ok());
   EXPECT_TRUE(run->timed_out);
   EXPECT_FALSE(run->succeeded());
   EXPECT_EQ(run->crash_signal(), 0) << "our own kill is not a crash";
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  // The kill reached the whole group: no sleep is left holding the pipes.
+  auto left = shell("pgrep -f 'sleep 3[7]' || true");
+  EXPECT_EQ(left->output, "");
 }
 
 TEST(RunBoundedTest, KillsAChildThatClosesItsOutputButGoesOnRunning) {
   ChildLimits limits;
   limits.wall_time = 200ms;
-  auto run = shell("exec >&- 2>&-; sleep 30", {}, limits);
+  auto run = shell("exec >&- 2>&-; exec sleep 31", {}, limits);
   ASSERT_TRUE(run.ok());
   EXPECT_TRUE(run->timed_out);
 }
