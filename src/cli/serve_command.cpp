@@ -40,7 +40,8 @@ std::vector<OptionSpec> serve_options() {
       {"sse-timeout", "10m", "How long an SSE stream follows a job before a timeout event"},
       {"max-upload", "100MiB", "Largest accepted upload"},
       {"max-pages", "2000", "Most pages accepted in one document"},
-      {"document-memory", "2GiB", "Address space of each short-lived process that reads an upload for the API"},
+      {"document-memory", "2GiB",
+       "Address space of each short-lived process that reads an upload for the API (e.g. 2GiB, or unlimited)"},
       {"document-timeout", "30s", "Wall time of each short-lived process that reads an upload for the API"},
       {"io-threads", "2", "Threads serving HTTP connections"},
       {"log-format", "text", "Request log: text (debug lines on stderr) or json (one object per request on stdout)"},
@@ -59,27 +60,27 @@ struct ServeConfig {
   pdf::DocumentToolOptions documents;
 };
 
-// The minimum --document-memory: the binary and its libraries alone take
-// a few hundred MiB of address space.
-constexpr std::uint64_t kMinDocumentMemory = std::uint64_t{512} << 20;
-
 // The child processes that read uploads for the API (page count at submit,
-// page images): bounded by --document-memory and --document-timeout, which
-// their errors name.
-Result<pdf::DocumentToolOptions> document_tool_options(const ParsedOptions& options) {
+// page images): bounded by --document-memory, --document-timeout and
+// --max-page-pixels, which their errors name.
+Result<pdf::DocumentToolOptions> document_tool_options(const ParsedOptions& options, double max_pixels) {
   pdf::DocumentToolOptions documents;
   documents.executable = "/proc/self/exe";
-  auto memory = util::parse_size(options.get("document-memory"));
-  if (!memory || *memory < kMinDocumentMemory) {
-    return Error::bad_input("--document-memory must be a size of at least 512MiB, got '" +
-                            options.get("document-memory") + "'");
+  auto memory = memory_option(options, "document-memory");
+  if (!memory) return memory.take_error();
+  // The binary and its libraries alone take a few hundred MiB of address space.
+  if (*memory != 0 && *memory < kMinWorkerMemory) {
+    return Error::bad_input("--document-memory must be at least " + util::describe_size(kMinWorkerMemory) +
+                            ", got '" + options.get("document-memory") + "'");
   }
   auto timeout = duration_option(options, "document-timeout");
   if (!timeout) return timeout.take_error();
   documents.memory_bytes = *memory;
   documents.timeout = *timeout;
+  documents.max_pixels = max_pixels;
   documents.memory_setting = "--document-memory";
   documents.timeout_setting = "--document-timeout";
+  documents.max_pixels_setting = "--max-page-pixels";
   return documents;
 }
 
@@ -100,8 +101,11 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.server.io_threads = reader.take(positive_int(options, "io-threads", 64));
   config.processes.processes = reader.take(positive_int(options, "workers", 256));
   const int threads = reader.take(positive_int(options, "threads-per-worker", 256));
-  config.processes.argv = worker_command_line("/proc/self/exe", options, threads);
-  config.documents = reader.take(document_tool_options(options), pdf::DocumentToolOptions{});
+  const std::uint64_t share =
+      reader.take(worker_memory_share(config.worker.worker_memory, config.processes.processes));
+  config.processes.argv = worker_command_line("/proc/self/exe", options, threads, share);
+  config.documents = reader.take(document_tool_options(options, config.worker.pool.page_limits.max_pixels),
+                                 pdf::DocumentToolOptions{});
   config.service.result_ttl = config.worker.store.result_ttl;
   config.service.sse_timeout = reader.take(duration_option(options, "sse-timeout"));
   config.service.max_pages = reader.take(positive_int(options, "max-pages", 1000000));
@@ -153,6 +157,9 @@ int serve(const ServeConfig& config) {
   }
   util::log_info("server.started", {{"store", (config.worker.data_dir / "visor.db").string()},
                                     {"workers", std::to_string(config.processes.processes)},
+                                    {"worker_memory", config.worker.worker_memory == 0
+                                                          ? std::string("unlimited")
+                                                          : util::describe_size(config.worker.worker_memory)},
                                     {"port", std::to_string(server.port())}});
   server.run();
   blocking.join();

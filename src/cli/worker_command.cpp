@@ -55,6 +55,17 @@ int worker_command(int argc, char** argv) {
     std::cerr << "visor worker: " << (!settings ? settings.error().message : threads.error().message) << "\n";
     return 2;
   }
+  // This process is one worker process: its share is the whole amount.
+  auto memory = worker_memory_share(settings->worker_memory, 1);
+  if (!memory) {
+    std::cerr << "visor worker: " << memory.error().message << "\n";
+    return 2;
+  }
+  // Before any thread or engine exists, so every allocation is under it.
+  if (Status s = limit_own_memory(*memory); !s) {
+    std::cerr << "visor worker: " << s.error().message << "\n";
+    return 1;
+  }
   const sigset_t signals = block_control_signals();
   const bool supervised = !options->get("parent-pid").empty();
   if (!follow_parent(options->get("parent-pid"))) return 0;

@@ -1,6 +1,10 @@
 #include "cli/worker_settings.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "cli/engine_setup.hpp"
 #include "util/duration.hpp"
@@ -15,9 +19,34 @@ const std::vector<OptionSpec>& own_specs() {
       {"max-pages-per-job", "8", "Pages of one job in flight at once"},
       {"result-ttl", "7d", "How long results are kept after a job finishes (s, m, h, d)"},
       {"lease-timeout", "30s", "How long a page stays with a worker that stopped renewing it"},
+      {"max-page-pixels", "200M", "Largest page image rendered, in pixels (K, M, G); a larger page is a page error"},
+      {"page-timeout", "5m", "Wall time of rendering and embedded recognition of one page; a page over it is a page error"},
+      {"worker-memory", "auto",
+       "Address space of all worker processes together, split evenly between them (e.g. 8GiB; auto: 3/4 of the "
+       "machine's memory; unlimited)"},
       {"log-level", "info", "debug, info, warn or error"},
   };
   return specs;
+}
+
+// Past this, a limit on pixels protects nothing: 10 billion pixels are 30 GB
+// of RGB.
+constexpr std::uint64_t kMostPixels = 10'000'000'000;
+
+Result<double> max_pixels_option(const ParsedOptions& options) {
+  const std::string text = options.get("max-page-pixels");
+  auto count = util::parse_count(text);
+  if (!count || *count > kMostPixels) {
+    return Error::bad_input("--max-page-pixels must be a pixel count from 1 to 10G (e.g. 200M), got '" + text + "'");
+  }
+  return static_cast<double>(*count);
+}
+
+std::uint64_t physical_memory() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return 0;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
 }
 
 Result<util::LogLevel> log_level_option(const std::string& text) {
@@ -55,6 +84,36 @@ Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const
   return value;
 }
 
+Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name) {
+  const std::string text = options.get(name);
+  if (text == "unlimited") return std::uint64_t{0};
+  if (text == "auto") return physical_memory() / 4 * 3;
+  auto size = util::parse_size(text);
+  if (!size) return Error::bad_input("--" + name + " must be a size (e.g. 8GiB), auto or unlimited, got '" + text + "'");
+  return size;
+}
+
+Result<std::uint64_t> worker_memory_share(std::uint64_t total, int processes) {
+  if (total == 0) return std::uint64_t{0};
+  const std::uint64_t share = total / static_cast<std::uint64_t>(std::max(1, processes));
+  if (share >= kMinWorkerMemory) return share;
+  const std::string needed = "a worker process needs at least " + util::describe_size(kMinWorkerMemory);
+  if (processes <= 1) return Error::bad_input("--worker-memory " + util::describe_size(total) + " is too little: " + needed);
+  return Error::bad_input("--worker-memory " + util::describe_size(total) + " split across " +
+                          std::to_string(processes) + " worker processes leaves " + util::describe_size(share) +
+                          " each; " + needed + ": raise --worker-memory or lower --workers");
+}
+
+Status limit_own_memory(std::uint64_t bytes) {
+  if (bytes == 0) return {};
+  const rlimit limit{bytes, bytes};
+  if (::setrlimit(RLIMIT_AS, &limit) != 0) {
+    return Error::unavailable("Cannot limit the address space to " + util::describe_size(bytes) + ": " +
+                              std::strerror(errno));
+  }
+  return {};
+}
+
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   WorkerSettings settings;
   ConfigReader reader;
@@ -63,6 +122,9 @@ Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   settings.pool.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
   settings.pool.lease_duration = reader.take(duration_option(options, "lease-timeout"));
   settings.pool.node_id = node_id(::getpid());
+  settings.pool.page_limits.max_pixels = reader.take(max_pixels_option(options), 200e6);
+  settings.pool.page_limits.timeout = reader.take(duration_option(options, "page-timeout"));
+  settings.worker_memory = reader.take(memory_option(options, "worker-memory"));
   settings.log_level = reader.take(log_level_option(options.get("log-level")), util::LogLevel::info);
   settings.remote = reader.take(engine_config(options));
   if (!reader.error().empty()) return Error::bad_input(reader.error());
@@ -70,12 +132,15 @@ Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
 }
 
 std::vector<std::string> worker_command_line(const std::string& executable, const ParsedOptions& options,
-                                             int threads) {
+                                             int threads, std::uint64_t memory_per_process) {
   std::vector<std::string> argv = {executable, "worker", "--threads=" + std::to_string(threads),
                                    "--parent-pid=" + std::to_string(::getpid())};
   for (const auto& spec : worker_option_specs()) {
+    if (spec.name == "worker-memory") continue;
     if (options.has(spec.name)) argv.push_back("--" + spec.name + "=" + options.get(spec.name));
   }
+  argv.push_back("--worker-memory=" + (memory_per_process == 0 ? std::string("unlimited")
+                                                               : std::to_string(memory_per_process)));
   return argv;
 }
 

@@ -23,18 +23,37 @@ std::vector<OptionSpec> worker_option_specs();
 struct WorkerSettings {
   std::filesystem::path data_dir;
   jobs::StoreOptions store;
-  worker::WorkerOptions pool;  // node_id filled in
+  worker::WorkerOptions pool;  // node_id, page limits filled in
   std::map<ocr::Model, ocr::remote::RemoteModelConfig> remote;
   util::LogLevel log_level = util::LogLevel::info;
+  // --worker-memory: the address space of all worker processes together,
+  // in bytes; 0 for unlimited.
+  std::uint64_t worker_memory = 0;
 };
 
 // bad_input naming the first malformed option.
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options);
 
+// The least address space a worker process works in: the binary, its
+// libraries, Tesseract's models and a few pages' images.
+inline constexpr std::uint64_t kMinWorkerMemory = std::uint64_t{512} << 20;
+
+// Each of `processes` worker processes' share of `total` bytes (0:
+// unlimited); bad_input naming --worker-memory and --workers when a share
+// is under kMinWorkerMemory.
+Result<std::uint64_t> worker_memory_share(std::uint64_t total, int processes);
+
+// Limits this process's address space (RLIMIT_AS) to `bytes` (0: no limit):
+// allocations beyond it fail (MuPDF and Tesseract report them as page
+// errors) instead of growing until the system kills something.
+Status limit_own_memory(std::uint64_t bytes);
+
 // The `visor worker` command line that runs one worker process with the
-// same settings: every shared option, as given or defaulted, as --name=value.
+// same settings: every shared option, as given or defaulted, as
+// --name=value, with --worker-memory set to the process's share
+// (`memory_per_process` bytes, 0 for unlimited).
 std::vector<std::string> worker_command_line(const std::string& executable, const ParsedOptions& options,
-                                             int threads);
+                                             int threads, std::uint64_t memory_per_process);
 
 // Creates the data directory and opens the store in it.
 Result<std::unique_ptr<jobs::JobStore>> open_store(const WorkerSettings& settings);
@@ -47,6 +66,9 @@ std::string node_id(pid_t pid);
 // names the option.
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
+// A size (KiB, MiB, GiB), "auto" (3/4 of the machine's memory) or
+// "unlimited" (0).
+Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name);
 
 // Collects the first error of many conversions, so a config reads as a list.
 class ConfigReader {

@@ -1,6 +1,7 @@
 #pragma once
 // The engine interface: one page image in, the model's page result out.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,6 +33,10 @@ struct PageInput {
   const util::Image& image;
   int dpi = 200;
   PageRenderer* renderer = nullptr;  // set by the page processor
+  // When the engine's own work on the page must stop (max: never). The
+  // embedded engine stops at it and answers Error::timeout; remote engines
+  // keep their per-request timeouts.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // Thread safety: an Engine instance is used by one thread at a time; each

@@ -2,17 +2,20 @@
 // layout_rules.cpp decides the categories. Tesseract types stay in this file.
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <omp.h>
 #include <tesseract/baseapi.h>
+#include <tesseract/ocrclass.h>
 #include <tesseract/publictypes.h>
 #include <tesseract/resultiterator.h>
 
@@ -166,6 +169,29 @@ std::vector<rules::Line> read_lines(tesseract::TessBaseAPI& api) {
   return lines;
 }
 
+// Stops recognition at a deadline: Tesseract asks its monitor's cancel
+// function between words. Page layout analysis asks nothing, so a huge
+// page may run past the deadline (the worker pool's watchdog then ends it).
+class DeadlineMonitor {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit DeadlineMonitor(Clock::time_point deadline) : deadline_(deadline) {
+    monitor_.cancel = &DeadlineMonitor::passed;
+    monitor_.cancel_this = this;
+  }
+  DeadlineMonitor(const DeadlineMonitor&) = delete;
+  DeadlineMonitor& operator=(const DeadlineMonitor&) = delete;
+
+  tesseract::ETEXT_DESC* get() { return &monitor_; }
+  bool expired() const { return Clock::now() >= deadline_; }
+
+ private:
+  static bool passed(void* self, int /*words*/) { return static_cast<DeadlineMonitor*>(self)->expired(); }
+
+  Clock::time_point deadline_;
+  tesseract::ETEXT_DESC monitor_;
+};
+
 // The header and footer zones (rules::kMarginZone of the page height each).
 std::vector<Box> margin_zones(int width, int height) {
   const int zone = static_cast<int>(rules::kMarginZone * height);
@@ -176,12 +202,13 @@ std::vector<Box> margin_zones(int width, int height) {
 // isolated short text (a lone page number) that the page layout pass drops
 // as noise (sparse-text mode drops it too). Leaves the engine in automatic
 // page segmentation.
-std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height) {
+std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height,
+                                          DeadlineMonitor& monitor) {
   std::vector<rules::Line> lines;
   api.SetPageSegMode(tesseract::PSM_SINGLE_BLOCK);
   for (const Box& zone : margin_zones(width, height)) {
     api.SetRectangle(zone.x1, zone.y1, zone.width(), zone.height());
-    if (api.Recognize(nullptr) != 0) continue;
+    if (api.Recognize(monitor.get()) != 0) continue;
     std::vector<rules::Line> found = read_lines(api);
     lines.insert(lines.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
   }
@@ -223,6 +250,9 @@ class TesseractEngine final : public Engine {
       if (!layout) return layout.take_error();
       if (model == Model::dotsocr) return to_dotsocr_json(*layout);
       return nlohmann::json(to_markdown(*layout));
+    } catch (const std::bad_alloc&) {
+      api_->Clear();
+      return Error::too_large("tesseract: out of memory");
     } catch (const std::exception& e) {
       api_->Clear();
       return Error::internal(std::string("tesseract: ") + e.what());
@@ -234,9 +264,13 @@ class TesseractEngine final : public Engine {
     const util::Image& image = page.image;
     api_->SetImage(image.pixels.data(), image.width, image.height, 1, image.width);
     api_->SetSourceResolution(page.dpi);
-    if (api_->Recognize(nullptr) != 0) return Error::internal("tesseract: recognition failed");
+    DeadlineMonitor monitor(page.deadline);
+    const int failed = api_->Recognize(monitor.get());
+    if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
+    if (failed != 0) return Error::internal("tesseract: recognition failed");
     rules::PageScan scan = read_page(*api_, image.width, image.height);
-    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height));
+    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height, monitor));
+    if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
     return rules::build_layout(scan);
   }
 

@@ -1,38 +1,30 @@
 #include "worker/page_processor.hpp"
 
+#include <new>
+
+#include "util/duration.hpp"
+
 namespace visor::worker {
-
-PageProcessor::PageProcessor(ocr::Engine& engine) : engine_(engine) {}
-
-Result<pdf::Document> PageProcessor::open(std::shared_ptr<const std::string> bytes) {
-  return pdf::Document::open(context_, std::move(bytes));
-}
-
 namespace {
 
-// One page of an open document, rendered on demand.
-class DocumentPage final : public ocr::PageRenderer {
- public:
-  DocumentPage(pdf::Context& context, pdf::Document& document, int page_index)
-      : context_(context), document_(document), page_index_(page_index) {}
+using Clock = LocalDeadline::Clock;
 
-  Result<std::pair<int, int>> pixel_size(double dpi) override {
-    auto size = document_.pixel_size(page_index_, dpi);
-    if (!size) return size.take_error();
-    return std::pair{size->width, size->height};
-  }
+constexpr char kMaxPixelsSetting[] = "--max-page-pixels";
+constexpr char kMemorySetting[] = "--worker-memory";
 
-  Result<util::Image> render_to_size(int width, int height, int channels) override {
-    return document_.render_to_size(page_index_, width, height, channels);
-  }
+pdf::RenderLimits render_limits(const PageLimits& limits) {
+  pdf::RenderLimits out;
+  out.max_pixels = limits.max_pixels;
+  out.max_pixels_setting = kMaxPixelsSetting;
+  out.memory_setting = kMemorySetting;
+  return out;
+}
 
-  Result<std::string> encode_png(const util::Image& image) override { return pdf::encode_png(context_, image); }
-
- private:
-  pdf::Context& context_;
-  pdf::Document& document_;
-  int page_index_;
-};
+// "5 minutes", "2 seconds", "250 ms".
+std::string describe_limit(std::chrono::milliseconds limit) {
+  if (limit.count() % 1000 != 0) return std::to_string(limit.count()) + " ms";
+  return util::describe_duration(std::chrono::duration_cast<std::chrono::seconds>(limit));
+}
 
 // A page smaller than this (a page box clipped to nothing, a hairline) holds
 // nothing to read; Tesseract crashes on some such images, so no engine sees them.
@@ -42,17 +34,90 @@ nlohmann::json empty_result(ocr::Model model) {
   return model == ocr::Model::dotsocr ? nlohmann::json::array() : nlohmann::json("");
 }
 
+// A step of local work that failed after its deadline failed because of
+// it, whatever the library said (MuPDF and Tesseract stop half way).
+template <class T>
+Result<T> unless_late(Result<T> outcome, Clock::time_point deadline, int page_index,
+                      std::chrono::milliseconds limit) {
+  if (!outcome && Clock::now() >= deadline) return page_timeout_error(page_index, limit);
+  return outcome;
+}
+
 }  // namespace
 
+Error page_timeout_error(int page_index, std::chrono::milliseconds limit) {
+  return Error::too_large("Page " + std::to_string(page_index + 1) + " took longer than the per-page limit of " +
+                          describe_limit(limit) + " (--page-timeout)");
+}
+
+// One page of an open document, rendered on demand for engines that render
+// it themselves (remote models); each render is a step of local work.
+class PageProcessor::DocumentPage final : public ocr::PageRenderer {
+ public:
+  DocumentPage(PageProcessor& processor, pdf::Document& document, int page_index)
+      : processor_(processor), document_(document), page_index_(page_index) {}
+
+  Result<std::pair<int, int>> pixel_size(double dpi) override {
+    const auto deadline = Clock::now() + processor_.limits_.timeout;
+    const auto armed = processor_.post(deadline);
+    auto size = unless_late(document_.pixel_size(page_index_, dpi), deadline, page_index_, processor_.limits_.timeout);
+    if (!size) return size.take_error();
+    return std::pair{size->width, size->height};
+  }
+
+  Result<util::Image> render_to_size(int width, int height, int channels) override {
+    const auto deadline = Clock::now() + processor_.limits_.timeout;
+    const auto armed = processor_.post(deadline);
+    return unless_late(document_.render_to_size(page_index_, width, height, channels, deadline), deadline,
+                       page_index_, processor_.limits_.timeout);
+  }
+
+  Result<std::string> encode_png(const util::Image& image) override {
+    return pdf::encode_png(processor_.context_, image);
+  }
+
+ private:
+  PageProcessor& processor_;
+  pdf::Document& document_;
+  int page_index_;
+};
+
+PageProcessor::PageProcessor(ocr::Engine& engine, PageLimits limits, LocalDeadline* deadline)
+    : engine_(engine), limits_(limits), deadline_(deadline), context_(render_limits(limits)) {}
+
+LocalDeadline::Armed PageProcessor::post(Clock::time_point deadline) {
+  return deadline_ != nullptr ? deadline_->arm(deadline) : LocalDeadline::Armed(nullptr);
+}
+
+Result<pdf::Document> PageProcessor::open(std::shared_ptr<const std::string> bytes) {
+  const auto armed = post(Clock::now() + limits_.timeout);
+  return pdf::Document::open(context_, std::move(bytes));
+}
+
 Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model) {
-  DocumentPage page(context_, document, page_index);
-  auto size = document.pixel_size(page_index, dpi);
+  try {
+    return process_page(document, page_index, dpi, model);
+  } catch (const std::bad_alloc&) {
+    return Error::too_large("Page " + std::to_string(page_index + 1) +
+                            ": out of memory; raise " + std::string(kMemorySetting) + " to allow more");
+  }
+}
+
+Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi,
+                                                   ocr::Model model) {
+  DocumentPage page(*this, document, page_index);
+  auto size = page.pixel_size(dpi);
   if (!size) return size.take_error();
-  if (size->width < kMinReadablePixels || size->height < kMinReadablePixels) return empty_result(model);
+  if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) return empty_result(model);
   if (engine_.renders_itself(model)) return engine_.recognize(ocr::PageInput{util::Image{}, dpi, &page}, model);
-  auto image = document.render(page_index, dpi, 1);
+
+  // Rendering and the embedded engine share one deadline.
+  const auto deadline = Clock::now() + limits_.timeout;
+  const auto armed = post(deadline);
+  auto image = unless_late(document.render(page_index, dpi, 1, deadline), deadline, page_index, limits_.timeout);
   if (!image) return image.take_error();
-  return engine_.recognize(ocr::PageInput{*image, dpi, &page}, model);
+  return unless_late(engine_.recognize(ocr::PageInput{*image, dpi, &page, deadline}, model), deadline, page_index,
+                     limits_.timeout);
 }
 
 nlohmann::json page_result(const Result<nlohmann::json>& outcome) {

@@ -5,7 +5,11 @@
 //
 // Thread safety: one PageProcessor per thread (it owns a MuPDF context).
 
+#include <atomic>
+#include <chrono>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,22 +20,92 @@
 
 namespace visor::worker {
 
+// What the local work on one page may cost: the work this process does
+// itself on untrusted content (MuPDF, the embedded engine). A remote
+// model's requests are not local work; they have their own timeout and
+// retries (--remote-timeout, --remote-retries).
+struct PageLimits {
+  // The largest page image rendered (--max-page-pixels); larger pages are
+  // page errors, never scaled down.
+  double max_pixels = 200e6;
+  // Wall time of the local work on one page (--page-timeout): rendering and
+  // recognition together for the embedded engine, each render for a remote
+  // model. A page over it is a page error, not retried: the same page would
+  // take as long again.
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
+// "Page 3 took longer than the per-page limit of 5 minutes (--page-timeout)";
+// too_large, so that nobody retries it.
+Error page_timeout_error(int page_index, std::chrono::milliseconds limit);
+
+// The deadline of the local work a worker thread is doing now, posted for
+// a watchdog on another thread. MuPDF and Tesseract stop themselves at
+// their deadline between operations, but one long operation (decoding one
+// huge image) checks nothing, and no thread can be stopped from outside:
+// the worker pool ends the process when local work overruns its deadline.
+// Thread safety: armed by one thread, read by any.
+class LocalDeadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Posts `deadline` until the returned guard ends. Guards do not nest.
+  class Armed {
+   public:
+    explicit Armed(LocalDeadline* owner) : owner_(owner) {}
+    ~Armed() {
+      if (owner_ != nullptr) owner_->at_.store(kNone);
+    }
+    Armed(const Armed&) = delete;
+    Armed& operator=(const Armed&) = delete;
+
+   private:
+    LocalDeadline* owner_;
+  };
+
+  [[nodiscard]] Armed arm(Clock::time_point deadline) {
+    at_.store(deadline.time_since_epoch().count());
+    return Armed(this);
+  }
+
+  // The deadline of the local work in progress; nullopt when none is.
+  std::optional<Clock::time_point> current() const {
+    const Clock::rep at = at_.load();
+    if (at == kNone) return std::nullopt;
+    return Clock::time_point(Clock::duration(at));
+  }
+
+ private:
+  static constexpr Clock::rep kNone = std::numeric_limits<Clock::rep>::min();
+  std::atomic<Clock::rep> at_{kNone};
+};
+
 class PageProcessor {
  public:
-  // REQUIRES: `engine` outlives this.
-  explicit PageProcessor(ocr::Engine& engine);
+  // REQUIRES: `engine` and `deadline` (when given) outlive this. The
+  // processor posts the deadline of each step of local work to `deadline`.
+  explicit PageProcessor(ocr::Engine& engine, PageLimits limits = {}, LocalDeadline* deadline = nullptr);
 
   // Opens a document for processing; the error (bad_input) is a reason to
   // fail the whole job.
   Result<pdf::Document> open(std::shared_ptr<const std::string> bytes);
 
-  // The page's data in `model`'s format; errors are page errors.
+  // The page's data in `model`'s format; errors are page errors. too_large
+  // for a page over the pixel limit, over the time limit, or out of memory.
   Result<nlohmann::json> process(pdf::Document& document, int page_index, int dpi, ocr::Model model);
 
   std::string engine_name() const { return engine_.name(); }
+  const PageLimits& limits() const { return limits_; }
 
  private:
+  class DocumentPage;
+  Result<nlohmann::json> process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model);
+  // Posts the deadline of a step of local work for the watchdog.
+  LocalDeadline::Armed post(LocalDeadline::Clock::time_point deadline);
+
   ocr::Engine& engine_;
+  PageLimits limits_;
+  LocalDeadline* deadline_;
   pdf::Context context_;
 };
 

@@ -1,5 +1,6 @@
 #include "worker/worker_pool.hpp"
 
+#include <cstdlib>
 #include <optional>
 
 #include "ocr/model.hpp"
@@ -48,6 +49,9 @@ void log_store_error(std::string_view event, const jobs::PageTask& task, const E
 bool is_transient(const Error& error) {
   return error.kind == Error::Kind::unavailable || error.kind == Error::Kind::timeout;
 }
+
+// How often the watchdog looks for local work past its deadline.
+constexpr auto kWatchInterval = std::chrono::milliseconds(250);
 
 // Seconds, from a fast text page to a slow remote model on a dense page.
 const std::vector<double> kPageDurationBuckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
@@ -124,7 +128,8 @@ WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerO
     : store_(store),
       make_engine_(std::move(make_engine)),
       options_(std::move(options)),
-      lease_keeper_(options_.lease_duration / 3, [this] { renew_leases(); }) {
+      lease_keeper_(options_.lease_duration / 3, [this] { renew_leases(); }),
+      watchdog_(kWatchInterval, [this] { end_overruns(); }) {
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
 
@@ -163,7 +168,8 @@ void WorkerPool::run_worker(int index) {
     util::log_error("worker.engine_failed", {{"worker", worker_id}, {"error", e.what()}});
     return;
   }
-  PageProcessor processor(*engine);
+  LocalDeadline deadline;
+  PageProcessor processor(*engine, options_.page_limits, &deadline);
   OpenDocument documents;
   util::log_info("worker.started", {{"worker", worker_id}, {"engine", engine->name()}});
   ++live_;
@@ -187,7 +193,7 @@ void WorkerPool::run_worker(int index) {
       continue;
     }
     const jobs::PageTask& leased = **task;
-    track(leased);
+    track({leased, &deadline, processor.engine_name()});
     change_busy(+1);
     process_task(store_, processor, documents, leased, options_.observer);
     change_busy(-1);
@@ -203,9 +209,9 @@ void WorkerPool::change_busy(int delta) {
   if (options_.observer != nullptr) options_.observer->busy_workers(busy_);
 }
 
-void WorkerPool::track(const jobs::PageTask& task) {
+void WorkerPool::track(const InFlight& page) {
   const std::lock_guard lock(mutex_);
-  in_flight_.emplace(task.lease_token, task);
+  in_flight_.emplace(page.task.lease_token, page);
 }
 
 void WorkerPool::untrack(const jobs::PageTask& task) {
@@ -217,13 +223,42 @@ void WorkerPool::renew_leases() {
   std::vector<jobs::PageTask> running;
   {
     const std::lock_guard lock(mutex_);
-    for (const auto& [token, task] : in_flight_) running.push_back(task);
+    for (const auto& [token, page] : in_flight_) running.push_back(page.task);
   }
   for (const auto& task : running) {
     if (Status s = store_.renew_lease(task, util::now_ms(), options_.lease_duration); !s) {
       log_store_error("page.lease_not_renewed", task, s.error());
     }
   }
+}
+
+void WorkerPool::end_overruns() {
+  const auto now = LocalDeadline::Clock::now();
+  std::optional<InFlight> overrun;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [token, page] : in_flight_) {
+      const auto deadline = page.deadline->current();
+      if (deadline && now > *deadline + options_.overrun_grace) {
+        overrun = page;
+        break;
+      }
+    }
+  }
+  if (!overrun) return;
+  // The page's thread cannot be stopped: record its error under its lease
+  // (its own late result, if it ever came, would find the lease gone), then
+  // end the process; other pages of this process go back to the queue.
+  const jobs::PageTask& task = overrun->task;
+  const Error error = page_timeout_error(task.page_index, options_.page_limits.timeout);
+  util::log_error("worker.page_overran", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
+                                          {"error", error.message}, {"exit_status", std::to_string(kOverrunExitStatus)}});
+  count_page(options_.observer, task, overrun->engine, "error",
+             static_cast<double>((options_.page_limits.timeout + options_.overrun_grace).count()) / 1000.0);
+  if (Status s = store_.complete_page(task, page_result(error).dump(), overrun->engine, util::now_ms()); !s) {
+    log_store_error("page.result_not_recorded", task, s.error());
+  }
+  std::_Exit(kOverrunExitStatus);
 }
 
 }  // namespace visor::worker

@@ -18,6 +18,7 @@
 #include "ocr/engine.hpp"
 #include "util/metrics.hpp"
 #include "util/periodic.hpp"
+#include "worker/page_processor.hpp"
 
 namespace visor::worker {
 
@@ -32,7 +33,18 @@ struct WorkerOptions {
   // Hears about every page processed, for metrics; not owned, must outlive
   // the pool. None: nobody listens.
   class PoolObserver* observer = nullptr;
+  // Pixels and time the local work on one page may take.
+  PageLimits page_limits;
+  // How long local work may run past its deadline before the watchdog
+  // records the page error and ends the process (kOverrunExitStatus).
+  std::chrono::milliseconds overrun_grace{std::chrono::seconds(5)};
 };
+
+// The exit status of a worker process whose page overran its time limit
+// by more than WorkerOptions::overrun_grace: the thread running it was
+// stuck in a C library that checks no deadline, and only ending the process
+// stops it. Its supervisor starts a new one.
+inline constexpr int kOverrunExitStatus = 75;
 
 // What a pool reports as it works. Called from worker threads concurrently.
 class PoolObserver {
@@ -81,10 +93,19 @@ class WorkerPool {
   int live_workers() const { return live_.load(); }
 
  private:
+  // A page being processed, and where its thread posts the deadline of
+  // its local work.
+  struct InFlight {
+    jobs::PageTask task;
+    const LocalDeadline* deadline = nullptr;
+    std::string engine;
+  };
+
   void run_worker(int index);
   void renew_leases();
+  void end_overruns();
   void change_busy(int delta);
-  void track(const jobs::PageTask& task);
+  void track(const InFlight& page);
   void untrack(const jobs::PageTask& task);
   bool wait_for_work();
 
@@ -96,7 +117,7 @@ class WorkerPool {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::uint64_t work_signals_ = 0;
-  std::map<std::string, jobs::PageTask> in_flight_;  // by lease token
+  std::map<std::string, InFlight> in_flight_;  // by lease token
   std::atomic<int> busy_{0};
   std::atomic<int> live_{0};
 
@@ -105,6 +126,8 @@ class WorkerPool {
   // page is not taken over while its worker is alive; a dead process stops
   // renewing and its pages return to the queue when their leases end.
   util::PeriodicThread lease_keeper_;
+  // Ends the process when a page's local work overruns its deadline.
+  util::PeriodicThread watchdog_;
 };
 
 }  // namespace visor::worker
