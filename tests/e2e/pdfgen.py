@@ -54,11 +54,13 @@ def _num(value: float) -> bytes:
     return (b"%.3f" % value).rstrip(b"0").rstrip(b".")
 
 
-def make_pdf(pages: list[list[Line]], page_size: tuple[float, float] = LETTER, padding: int = 0) -> bytes:
+def make_pdf(pages: list[list[Line]], page_size: tuple[float, float] = LETTER, padding: int = 0,
+             background: bytes = b"") -> bytes:
     """Builds a PDF with one page per list of lines.
 
     `padding` adds a comment of that many bytes (to make large uploads that
-    are still valid PDFs).
+    are still valid PDFs); `background` is content drawn on every page
+    before its lines.
     """
     if not pages:
         raise ValueError("a PDF needs at least one page")
@@ -78,7 +80,7 @@ def make_pdf(pages: list[list[Line]], page_size: tuple[float, float] = LETTER, p
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
             % (_num(width), _num(height), content_obj)
         )
-        stream = _content_stream(lines)
+        stream = background + _content_stream(lines)
         objects[content_obj] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
 
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -152,6 +154,13 @@ def dense_pdf(pages: int) -> bytes:
 def text_only_pdf(pages: int, words: str = "Page") -> bytes:
     """Lighter pages: one heading line per page, e.g. 'Page 3'."""
     return make_pdf([[Line(f"{words} {i + 1}", 72, 700, 24)] for i in range(pages)])
+
+
+def slow_render_pdf(fills: int = 100_000) -> bytes:
+    """One Letter page that paints itself white `fills` times before its text:
+    quick to parse, minutes to render at 200 DPI with the default count."""
+    return make_pdf([[Line("Slow page", 72, 700, 24)]],
+                    background=b"1 g\n" + b"0 0 612 792 re f\n" * fills + b"0 g\n")
 
 
 if __name__ == "__main__":  # python3 pdfgen.py > sample.pdf
