@@ -11,10 +11,16 @@ import time
 import unittest
 
 import pdfgen
+from schema_check import Contract
 from visor_harness import BINARY, ServerTestCase, VisorServer, corpus_file, require_binary
 
 CRASH_HOOK = "VISOR_TEST_CRASH_DOCUMENT_TOOL"
 CRASH_DETAIL = "The PDF could not be read: the parser crashed (signal 11, Segmentation fault)"
+
+
+def check_contract(server: VisorServer, method: str, template: str, response) -> None:
+    """The reply is one docs/openapi.json documents (status and body)."""
+    Contract(server.get("/openapi.json").json()).check(method, template, response)
 
 
 def page_result(server: VisorServer, job_id: str, page: int = 0) -> dict:
@@ -43,6 +49,7 @@ class UploadReaderIsolationTest(unittest.TestCase):
             response = self.server.submit(pdfgen.text_only_pdf(1), "crash.pdf", {"dpi": "72"})
             self.assertEqual(response.status_code, 400, response.text)
             self.assertEqual(response.json(), {"detail": CRASH_DETAIL})
+        check_contract(self.server, "post", "/ocr/submit", response)
         self.assertIsNone(self.server.proc.poll(), "the API process died")
         self.assertEqual(self.server.get("/ocr/models").status_code, 200)
         self.assertEqual(self.server.get("/ocr/jobs").json()["jobs"], [], "a rejected upload created a job")
@@ -53,11 +60,13 @@ class UploadReaderIsolationTest(unittest.TestCase):
         self.server.wait_for(job["job_id"], timeout=60)
         self.assertEqual(self.server.get(f"/ocr/page/{job['job_id']}/0").status_code, 200)
         self.restart_with_crashing_reader()
-        for path in (f"/ocr/page/{job['job_id']}/0", f"/ocr/result/{job['job_id']}?annotate=true"):
+        for template, path in (("/ocr/page/{job_id}/{page}", f"/ocr/page/{job['job_id']}/0"),
+                               ("/ocr/result/{job_id}", f"/ocr/result/{job['job_id']}?annotate=true")):
             with self.subTest(path=path):
                 response = self.server.get(path)
                 self.assertEqual(response.status_code, 400, response.text)
                 self.assertEqual(response.json(), {"detail": CRASH_DETAIL})
+                check_contract(self.server, "get", template, response)
         # Reads that need no document still work.
         self.assertEqual(self.server.result(job["job_id"]).status_code, 200)
 
@@ -82,9 +91,11 @@ class PixelLimitTest(ServerTestCase):
 
     def test_a_page_image_over_the_pixel_limit_is_413_naming_the_flag(self):
         job = self.server.submit_ok(pdfgen.text_only_pdf(1), "letter.pdf", dpi="200")
-        detail = self.assertDetail(self.server.get(f"/ocr/page/{job['job_id']}/0"), 413)
+        response = self.server.get(f"/ocr/page/{job['job_id']}/0")
+        detail = self.assertDetail(response, 413)
         self.assertIn("over the limit of 1 million per page", detail)
         self.assertIn("--max-page-pixels", detail)
+        check_contract(self.server, "get", "/ocr/page/{job_id}/{page}", response)
         small = self.server.get(f"/ocr/page/{job['job_id']}/0", params={"dpi": "100"})
         self.assertEqual(small.status_code, 200, small.text)
         self.assertEqual(small.headers["Content-Type"], "image/png")
