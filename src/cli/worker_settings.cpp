@@ -3,8 +3,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "cli/engine_setup.hpp"
 #include "util/duration.hpp"
@@ -23,7 +25,7 @@ const std::vector<OptionSpec>& own_specs() {
       {"page-timeout", "5m", "Wall time of rendering and embedded recognition of one page; a page over it is a page error"},
       {"worker-memory", "auto",
        "Address space of all worker processes together, split evenly between them (e.g. 8GiB; auto: 3/4 of the "
-       "machine's memory; unlimited)"},
+       "memory of the machine or its cgroup; unlimited)"},
       {"log-level", "info", "debug, info, warn or error"},
   };
   return specs;
@@ -42,11 +44,18 @@ Result<double> max_pixels_option(const ParsedOptions& options) {
   return static_cast<double>(*count);
 }
 
-std::uint64_t physical_memory() {
+// The memory this machine, or the cgroup (v2) this process runs in, has;
+// 0 when unknown.
+std::uint64_t available_memory() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page_size = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return 0;
-  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+  std::uint64_t memory = pages > 0 && page_size > 0
+                             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size)
+                             : 0;
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");
+  std::uint64_t cgroup_limit = 0;
+  if (cgroup >> cgroup_limit && cgroup_limit > 0) memory = memory == 0 ? cgroup_limit : std::min(memory, cgroup_limit);
+  return memory;
 }
 
 Result<util::LogLevel> log_level_option(const std::string& text) {
@@ -87,7 +96,7 @@ Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const
 Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name) {
   const std::string text = options.get(name);
   if (text == "unlimited") return std::uint64_t{0};
-  if (text == "auto") return physical_memory() / 4 * 3;
+  if (text == "auto") return available_memory() / 4 * 3;
   auto size = util::parse_size(text);
   if (!size) return Error::bad_input("--" + name + " must be a size (e.g. 8GiB), auto or unlimited, got '" + text + "'");
   return size;

@@ -66,8 +66,8 @@ std::string node_id(pid_t pid);
 // names the option.
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
-// A size (KiB, MiB, GiB), "auto" (3/4 of the machine's memory) or
-// "unlimited" (0).
+// A size (KiB, MiB, GiB), "auto" (3/4 of the memory of the machine, or of
+// its cgroup when that has less) or "unlimited" (0).
 Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name);
 
 // Collects the first error of many conversions, so a config reads as a list.
