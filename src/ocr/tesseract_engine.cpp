@@ -207,6 +207,8 @@ std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int widt
   std::vector<rules::Line> lines;
   api.SetPageSegMode(tesseract::PSM_SINGLE_BLOCK);
   for (const Box& zone : margin_zones(width, height)) {
+    // A page under 15 px high has empty zones; Tesseract crashes on those.
+    if (zone.width() <= 0 || zone.height() <= 0) continue;
     api.SetRectangle(zone.x1, zone.y1, zone.width(), zone.height());
     if (api.Recognize(monitor.get()) != 0) continue;
     std::vector<rules::Line> found = read_lines(api);

@@ -205,6 +205,31 @@ TEST_F(TesseractEngineTest, BlankPageGivesNoElements) {
   EXPECT_EQ(result->dump(), "[]");
 }
 
+// malformed/pdfjs__bug1980958.pdf is a 10 × 10 pt page: its margin zones
+// (7% of the height) are empty, which crashed Tesseract and, three times,
+// the worker process.
+TEST_F(TesseractEngineTest, APageTooShortForMarginZonesGivesNoElements) {
+  for (const auto& [width, height] : {std::pair{612, 12}, std::pair{10, 10}, std::pair{100, 14}}) {
+    util::Image blank{width, height, 1, std::vector<std::uint8_t>(static_cast<std::size_t>(width) * height, 255)};
+    auto result = engine_->recognize({blank, kDpi}, Model::dotsocr);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->dump(), "[]");
+  }
+}
+
+TEST_F(TesseractCorpusPageTest, StopsAtThePagesDeadline) {
+  PageInput input{*page_, kDpi};
+  input.deadline = std::chrono::steady_clock::now();  // passed: stop at the first word
+  auto result = engine_->recognize(input, Model::dotsocr);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, Error::Kind::timeout);
+  // The same page without a deadline was recognised in SetUpTestSuite, and
+  // is again after a stopped run.
+  auto again = engine_->recognize({*page_, kDpi}, Model::dotsocr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *elements_);
+}
+
 TEST_F(TesseractEngineTest, RejectsColourOrMismatchedImagesAsBadInput) {
   util::Image rgb{10, 10, 3, std::vector<std::uint8_t>(300, 255)};
   auto colour = engine_->recognize({rgb, kDpi}, Model::dotsocr);
