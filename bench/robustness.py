@@ -6,12 +6,14 @@ the time limit. The server must never die or restart because of a file.
 
 Usage: bench/robustness.py [--corpus DIR] [--binary build/visor] [--dpi 72]
                            [--limit SECONDS_PER_FILE] [--workers N]
+                           [--serve-args "--page-timeout 20s ..."]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -38,13 +40,15 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-pages", type=int, default=2000)
+    parser.add_argument("--serve-args", default="", help="more arguments for visor serve, e.g. its limits")
     args = parser.parse_args()
 
     data = tempfile.mkdtemp(prefix="visor-robustness-")
     port = free_port()
     log = open(Path(data) / "serve.log", "wb")
     server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--data", data + "/data",
-                               "--workers", str(args.workers), "--max-pages", str(args.max_pages)],
+                               "--workers", str(args.workers), "--max-pages", str(args.max_pages),
+                               *shlex.split(args.serve_args)],
                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
