@@ -23,6 +23,7 @@ std::string status_message(const jobs::Job& job, jobs::JobStatus status, std::ch
     case jobs::JobStatus::completed: return "Job completed successfully";
     case jobs::JobStatus::failed: return "Job failed: " + job.error;
     case jobs::JobStatus::expired: return expired_message(result_ttl);
+    case jobs::JobStatus::cancelled: return job.error;
   }
   return "";
 }
@@ -58,7 +59,7 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
                {"submitted_at", util::format_iso8601(job.submitted_at)},
                {"started_at", optional_time(job.started_at)},
                {"completed_at", optional_time(job.completed_at)}};
-  if (status == jobs::JobStatus::failed) body["error"] = job.error;
+  if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) body["error"] = job.error;
   return body;
 }
 
@@ -101,7 +102,7 @@ json job_summary(const jobs::Job& job, jobs::JobStatus status) {
                   {"submitted_at", util::format_iso8601(job.submitted_at)},
                   {"started_at", optional_time(job.started_at)},
                   {"completed_at", optional_time(job.completed_at)}};
-  if (status == jobs::JobStatus::failed) summary["error"] = job.error;
+  if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) summary["error"] = job.error;
   return summary;
 }
 
@@ -133,11 +134,12 @@ json result_expired_body(const jobs::Job& job, std::chrono::seconds result_ttl) 
 }
 
 json result_failed_body(const jobs::Job& job) {
+  const bool cancelled = job.status == jobs::JobStatus::cancelled;
   return {{"success", false},
           {"job_id", job.id},
-          {"status", "failed"},
+          {"status", cancelled ? "cancelled" : "failed"},
           {"error", job.error},
-          {"message", "Job failed: " + job.error}};
+          {"message", cancelled ? job.error : "Job failed: " + job.error}};
 }
 
 json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t elapsed_seconds) {
@@ -164,14 +166,20 @@ json sse_page_event(const jobs::Job& job, const jobs::PageRecord& page) {
           {"result", page_object(page)}};
 }
 
-json sse_error_event(const std::string& job_id, const std::string& error) {
-  return {{"status", "error"}, {"job_id", job_id}, {"error", error}};
+json sse_error_event(const std::string& job_id, const std::string& error, std::string_view status) {
+  return {{"status", status}, {"job_id", job_id}, {"error", error}};
 }
 
 json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit) {
   return {{"status", "timeout"},
           {"job_id", job_id},
           {"message", "Job still running after " + util::describe_duration(limit)}};
+}
+
+json sse_shutdown_event(const std::string& job_id) {
+  return {{"status", "timeout"},
+          {"job_id", job_id},
+          {"message", "The server is shutting down; the job goes on, reconnect to keep following it"}};
 }
 
 json sse_close_event() { return {{"message", "Stream complete"}}; }

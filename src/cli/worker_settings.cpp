@@ -15,6 +15,7 @@ const std::vector<OptionSpec>& own_specs() {
       {"max-pages-per-job", "8", "Pages of one job in flight at once"},
       {"result-ttl", "7d", "How long results are kept after a job finishes (s, m, h, d)"},
       {"lease-timeout", "30s", "How long a page stays with a worker that stopped renewing it"},
+      {"max-store-size", "0", "Largest the job store may grow (e.g. 20GiB): submissions past it get 503; 0 for no limit but the disk"},
       {"log-level", "info", "debug, info, warn or error"},
   };
   return specs;
@@ -55,11 +56,19 @@ Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const
   return value;
 }
 
+Result<std::uint64_t> size_option(const ParsedOptions& options, const std::string& name) {
+  if (options.get(name) == "0") return std::uint64_t{0};
+  auto value = util::parse_size(options.get(name));
+  if (!value) return Error::bad_input("--" + name + ": " + value.error().message);
+  return value;
+}
+
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   WorkerSettings settings;
   ConfigReader reader;
   settings.data_dir = options.get("data");
   settings.store.result_ttl = reader.take(duration_option(options, "result-ttl"));
+  settings.store.max_bytes = static_cast<std::int64_t>(reader.take(size_option(options, "max-store-size")));
   settings.pool.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
   settings.pool.lease_duration = reader.take(duration_option(options, "lease-timeout"));
   settings.pool.node_id = node_id(::getpid());

@@ -47,6 +47,8 @@ std::string node_id(pid_t pid);
 // names the option.
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
+// A size such as 100MiB, or 0.
+Result<std::uint64_t> size_option(const ParsedOptions& options, const std::string& name);
 
 // Collects the first error of many conversions, so a config reads as a list.
 class ConfigReader {

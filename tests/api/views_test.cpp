@@ -94,6 +94,12 @@ TEST(ViewsTest, ExpiredAndFailedResultBodiesFollowTheContract) {
   EXPECT_EQ(body["success"], false);
   EXPECT_EQ(body["status"], "failed");
   EXPECT_EQ(body["error"], "boom");
+  jobs::Job cancelled = completed_job();
+  cancelled.status = jobs::JobStatus::cancelled;
+  cancelled.error = "Job cancelled at the client's request";
+  EXPECT_EQ(result_failed_body(cancelled)["status"], "cancelled");
+  EXPECT_EQ(result_failed_body(cancelled)["message"], cancelled.error);
+  EXPECT_EQ(status_body(cancelled, jobs::JobStatus::cancelled, 7 * 24h)["error"], cancelled.error);
 }
 
 TEST(ViewsTest, SseEventsHaveTheSeedShapes) {
@@ -104,6 +110,8 @@ TEST(ViewsTest, SseEventsHaveTheSeedShapes) {
   EXPECT_EQ(sse_timeout_event("fc-1", 600s)["message"], "Job still running after 10 minutes");
   EXPECT_EQ(sse_error_event("fc-1", "x"), json({{"status", "error"}, {"job_id", "fc-1"}, {"error", "x"}}));
   EXPECT_EQ(sse_close_event(), json({{"message", "Stream complete"}}));
+  EXPECT_EQ(sse_error_event("fc-1", "stop", "cancelled")["status"], "cancelled");
+  EXPECT_EQ(sse_shutdown_event("fc-1")["status"], "timeout");
 }
 
 TEST(AnnotateTest, BoxesTakeTheirCategoryColourAndSkipMalformedElements) {
