@@ -22,6 +22,7 @@
 #include "util/duration.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
+#include "worker/orphaned_leases.hpp"
 #include "worker/reports.hpp"
 #include "worker/supervisor.hpp"
 
@@ -135,6 +136,19 @@ int fit_connections_to_descriptors(int max_connections) {
   return fitting;
 }
 
+// Pages leased by the workers of a server that was killed on this host go
+// back to the queue now rather than when their leases time out.
+void return_pages_of_dead_workers(jobs::JobStore& store) {
+  std::string host = node_id(::getpid());
+  host.erase(host.rfind(':'));
+  auto returned = worker::return_orphaned_leases(store, host);
+  if (!returned) {
+    util::log_warn("worker.orphans_not_returned", {{"error", returned.error().message}});
+  } else if (*returned > 0) {
+    util::log_info("worker.orphans_returned", {{"pages", std::to_string(*returned)}});
+  }
+}
+
 void log_access_mode(const api::ApiKeys& keys) {
   if (keys.enabled()) {
     util::log_info("server.api_keys", {{"keys", std::to_string(keys.size())}});
@@ -161,6 +175,7 @@ int serve(ServeConfig config) {
   util::metrics::Registry metrics;
   // A worker that died gives its pages back at once, naming the cause; the
   // page becomes a page error once its attempts are used up.
+  return_pages_of_dead_workers(jobs);
   worker::WorkerMetrics worker_metrics(metrics);
   worker::ProcessReports reports(worker_metrics);
   worker::Supervisor workers(

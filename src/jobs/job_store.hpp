@@ -135,6 +135,14 @@ class JobStore {
   virtual Result<int> release_worker_leases(std::string_view worker_prefix, std::string_view reason,
                                             std::int64_t now_ms) = 0;
 
+  // Queues again, without counting the attempt, the pages leased by workers
+  // whose id starts with `worker_prefix`: for workers that died through no
+  // fault of their page (their server was killed). Returns how many.
+  virtual Result<int> return_worker_leases(std::string_view worker_prefix) = 0;
+
+  // The distinct worker ids holding leases now (live or ended).
+  virtual Result<std::vector<std::string>> lease_holders() = 0;
+
   // Fails the whole job (the document cannot be processed at all); pages not
   // finished are dropped. No-op for a job already finished.
   virtual Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) = 0;

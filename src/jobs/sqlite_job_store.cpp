@@ -352,6 +352,37 @@ class SqliteJobStore final : public JobStore {
     return released;
   }
 
+  Result<int> return_worker_leases(std::string_view worker_prefix) override {
+    int returned = 0;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, "
+          "attempts = MAX(attempts - 1, 0) "
+          "WHERE state = 'leased' AND substr(lease_owner, 1, length(?1)) = ?1");
+      if (!update) return update.take_error();
+      update->bind(1, worker_prefix);
+      if (Status e = update->run(); !e) return e;
+      returned = static_cast<int>(db.changes());
+      return {};
+    });
+    if (!s) return s.take_error();
+    return returned;
+  }
+
+  Result<std::vector<std::string>> lease_holders() override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare("SELECT DISTINCT lease_owner FROM pages WHERE state = 'leased'");
+    if (!select) return select.take_error();
+    std::vector<std::string> holders;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) return holders;
+      holders.push_back(select->column_text(0));
+    }
+  }
+
   Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) override {
     return write([&](sqlite::Database& db) -> Status {
       return end_job(db, job_id, JobStatus::failed, error, now_ms);

@@ -79,6 +79,24 @@ class IsolationTest(unittest.TestCase):
         other = self.server.submit_ok(sample_pdf(1), dpi=72)
         self.assertEqual(self.server.wait_for(other["job_id"], timeout=60)["status"], "completed")
 
+    def test_a_restarted_server_returns_its_dead_workers_pages_at_once_without_using_an_attempt(self):
+        # The server and its workers killed together, three times in a row
+        # (as the OOM killer or `systemctl kill -s KILL` would): the page is
+        # neither stuck for the 120 s lease nor counted as crashing its worker.
+        job = self.server.submit_ok(dense_pdf(1), dpi=300)
+        for _ in range(3):
+            holder = wait_until(lambda: self.lease_holder(job["job_id"], 1), timeout=60)
+            os.kill(holder, signal.SIGKILL)
+            self.server.kill()
+            self.server.start()
+        started = time.monotonic()
+        body = self.server.wait_for(job["job_id"], timeout=90)
+        self.assertLess(time.monotonic() - started, 60, "recovery waited for the 120 s lease")
+        self.assertEqual(body["status"], "completed")
+        page = self.server.result(job["job_id"]).json()["results"]["page_0"]
+        self.assertEqual(page["status"], "success", page)
+        self.assertEqual(self.server.log().count("worker.orphans_returned"), 3)
+
     def test_worker_processes_report_pages_to_the_server_metrics(self):
         job = self.server.submit_ok(sample_pdf(2), dpi=72)
         self.server.wait_for(job["job_id"], timeout=60)
