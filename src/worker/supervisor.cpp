@@ -27,7 +27,7 @@ constexpr auto kReapInterval = std::chrono::milliseconds(100);
 constexpr auto kHealthyRun = std::chrono::seconds(5);
 constexpr auto kLongestRestartDelay = std::chrono::seconds(30);
 
-// Spawns one child with default signal handling and an empty signal mask,
+// Spawns one child with default signal handling and only SIGUSR1 blocked,
 // whatever the parent's threads have blocked, its stdout on `stdout_fd`.
 pid_t spawn(const std::vector<std::string>& argv, int stdout_fd) {
   std::vector<char*> args;
@@ -35,12 +35,16 @@ pid_t spawn(const std::vector<std::string>& argv, int stdout_fd) {
   args.push_back(nullptr);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none;
+  // notify_work() sends SIGUSR1 on every submit, also to a child still
+  // loading, before it blocks SIGUSR1 for sigwait(): blocked from the
+  // start, the signal waits for it instead of killing it.
+  sigset_t blocked;
   sigset_t defaults;
-  sigemptyset(&none);
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
   sigemptyset(&defaults);
   for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigmask(&attributes, &blocked);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_t files;

@@ -24,6 +24,12 @@ def worker_pids(server: VisorServer) -> list[int]:
     return pids
 
 
+def process_state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat (R, S, Z, ...)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
 def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,6 +84,28 @@ class IsolationTest(unittest.TestCase):
         # The server goes on serving: a new job completes.
         other = self.server.submit_ok(sample_pdf(1), dpi=72)
         self.assertEqual(self.server.wait_for(other["job_id"], timeout=60)["status"], "completed")
+
+    def test_worker_signalled_new_work_while_starting_survives(self):
+        # The server sends SIGUSR1 ("new work") to every worker on each
+        # submit, so under steady load a worker that has just been started
+        # gets it before its own startup code runs; it must not kill it.
+        first = worker_pids(self.server)[0]
+        os.kill(first, signal.SIGKILL)
+        replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first],
+                                 timeout=30, interval=0.0005)[0]
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                os.kill(replacement, signal.SIGUSR1)
+            except ProcessLookupError:
+                break
+            time.sleep(0.0005)
+        time.sleep(0.3)  # the supervisor reaps every 100 ms
+        self.assertIn(replacement, worker_pids(self.server))
+        self.assertNotEqual(process_state(replacement), "Z", "the worker died and is not reaped yet")
+        self.assertNotIn("User defined signal 1", self.server.log())
+        job = self.server.submit_ok(sample_pdf(1), dpi=72)
+        self.assertEqual(self.server.wait_for(job["job_id"], timeout=60)["status"], "completed")
 
     def test_worker_processes_report_pages_to_the_server_metrics(self):
         job = self.server.submit_ok(sample_pdf(2), dpi=72)
