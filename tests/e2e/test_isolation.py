@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import time
 import unittest
@@ -106,6 +107,19 @@ class IsolationTest(unittest.TestCase):
         self.assertNotIn("User defined signal 1", self.server.log())
         job = self.server.submit_ok(sample_pdf(1), dpi=72)
         self.assertEqual(self.server.wait_for(job["job_id"], timeout=60)["status"], "completed")
+
+    def test_replacement_worker_holds_no_socket_of_the_server(self):
+        # An open connection, so the server has an accepted socket besides
+        # the listening one when the replacement starts.
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as client:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: visor\r\n\r\n")
+            self.assertIn(b"200", client.recv(4096))
+            first = worker_pids(self.server)[0]
+            os.kill(first, signal.SIGKILL)
+            replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first], timeout=30)[0]
+            fds = Path(f"/proc/{replacement}/fd")
+            targets = [os.readlink(fd) for fd in fds.iterdir()]
+        self.assertEqual([t for t in targets if t.startswith("socket:")], [], targets)
 
     def test_worker_processes_report_pages_to_the_server_metrics(self):
         job = self.server.submit_ok(sample_pdf(2), dpi=72)
