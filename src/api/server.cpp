@@ -31,6 +31,7 @@ using json = Json;
 
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::uint64_t kMultipartOverhead = 1 << 20;  // framing and small fields around the file
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 bool expects_100_continue(const RequestParser& parser) {
   return beast::iequals(parser.get()[http::field::expect], "100-continue");
@@ -217,12 +218,24 @@ awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Se
 }
 
 awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& options, Service& service) {
+  asio::steady_timer pause(acceptor.get_executor());
+  int failures = 0;  // in a row
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kUseTuple);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      util::log_warn("http.accept_failed", {{"error", ec.message()}});
+      // Out of descriptors (EMFILE, ENFILE) or buffers, the connection stays
+      // in the backlog and an immediate retry fails the same way: that spun
+      // an I/O thread and wrote a warning per try (about 200,000 a second).
+      // Wait for connections to close instead, and warn once per episode.
+      if (failures++ == 0) util::log_warn("http.accept_failed", {{"error", ec.message()}});
+      pause.expires_after(kAcceptRetryDelay);
+      co_await pause.async_wait(kUseTuple);
       continue;
+    }
+    if (failures > 0) {
+      util::log_info("http.accept_resumed", {{"failed_tries", std::to_string(failures)}});
+      failures = 0;
     }
     auto executor = socket.get_executor();
     asio::co_spawn(executor, run_session(std::move(socket), options, service), [](std::exception_ptr e) {
