@@ -188,6 +188,9 @@ class CrashReport:
     duration_s: float
     kills: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KILL_KINDS})
     skipped_kills: int = 0
+    # Pages the killed workers held: given back at once after a `worker`
+    # kill, after --lease-timeout after an `all` kill.
+    pages_held_at_kill: dict[str, int] = field(default_factory=lambda: {"worker": 0, "all": 0})
     restarts: int = 0
     restart_s: list[float] = field(default_factory=list)
     submits: int = 0
@@ -212,7 +215,8 @@ class CrashReport:
         lat = self.job_latency_s
         return {
             "seed": self.seed, "duration_s": round(self.duration_s, 1), "kills": self.kills,
-            "skipped_kills": self.skipped_kills, "restarts": self.restarts,
+            "skipped_kills": self.skipped_kills, "pages_held_at_kill": self.pages_held_at_kill,
+            "restarts": self.restarts,
             "restart_s_max": round(max(self.restart_s), 2) if self.restart_s else None,
             "submits": self.submits, "accepted": self.accepted, "unanswered": self.unanswered,
             "refused": self.refused, "lost_404": len(self.seen_404), "not_completed": len(self.not_completed),
@@ -297,33 +301,34 @@ class CrashRun:
         marks = tuple(f":{pid}/" for pid in pids)
         return [attempts for owner, attempts in rows if any(m in owner for m in marks)]
 
-    def _kill_guarded(self, pids: list[int]) -> bool:
+    def _kill_guarded(self, pids: list[int]) -> int | None:
         """Stops `pids`, then kills them unless one holds a page on its last
-        attempt; returns whether they were killed."""
+        attempt; returns how many pages they held when killed, None when
+        they were not."""
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGSTOP)
             except ProcessLookupError:
                 pass
         try:
-            last = [a for a in self._held_attempts(pids) if a >= MAX_ATTEMPTS]
+            held = self._held_attempts(pids)
         except Exception:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
             raise
-        if last:
+        if any(attempt >= MAX_ATTEMPTS for attempt in held):
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGCONT)
                 except ProcessLookupError:
                     pass
-            return False
+            return None
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        return True
+        return len(held)
 
     def _restart(self) -> None:
         started = time.monotonic()
@@ -337,23 +342,27 @@ class CrashRun:
         if kind == "worker":
             if not workers:
                 return
-            if self._kill_guarded([rng.choice(workers)]):
-                self.report.kills["worker"] += 1
-            else:
+            held = self._kill_guarded([rng.choice(workers)])
+            if held is None:
                 self.report.skipped_kills += 1
+            else:
+                self.report.kills["worker"] += 1
+                self.report.pages_held_at_kill["worker"] += held
         elif kind == "server":
             self.server.kill()  # SIGKILL and reap; the workers finish their pages
             self.report.kills["server"] += 1
             self._restart()
         else:
             # The server first, so that it neither restarts nor releases.
-            if self._kill_guarded([proc.pid] + workers):
+            held = self._kill_guarded([proc.pid] + workers)
+            if held is None:
+                self.report.skipped_kills += 1
+            else:
                 proc.wait()
                 self.server.proc = None
                 self.report.kills["all"] += 1
+                self.report.pages_held_at_kill["all"] += held
                 self._restart()
-            else:
-                self.report.skipped_kills += 1
 
     def plan(self) -> list[tuple[float, str]]:
         """The kill schedule: (seconds after the previous kill, kind), from
