@@ -297,6 +297,8 @@ class StreamManager:
             for stream in list(self.open.values()):
                 if now - stream.last_byte > STALL_SECONDS:
                     self._fail(stream, "stalled", f"state {stream.state}, {stream.events} events")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.stats["cpu_s"] = usage.ru_utime + usage.ru_stime
         done.put(self.stats)
 
 
@@ -559,6 +561,8 @@ def main() -> int:
     server_5xx = sum(int(float(line.split()[-1])) for line in metrics.splitlines()
                      if line.startswith("visor_http_requests_total{") and 'code="5' in line)
     server_cpu = cpu_seconds(server.pid) - cpu_before
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = usage.ru_utime + usage.ru_stime + stream_stats["cpu_s"]
     server.terminate()
     server.wait(30)
     log.close()
@@ -572,7 +576,8 @@ def main() -> int:
                 server_ms.setdefault(record["route"], []).append(record["ms"] / 1000.0)
     report = {
         "command": " ".join(sys.argv),
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load_at_start},
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": load_at_start,
+                    "client_cpu_s": round(client_cpu, 1)},
         "server": {"command": " ".join(command[:1] + ["serve"] + command[2:]), "nofile_soft": server_nofile,
                    "died": server_died, "idle_rss_mib": round(idle["server_rss_kb"] / 1024, 1),
                    "rss_mib_max": round(sampler.server["rss_kb_max"] / 1024, 1),
