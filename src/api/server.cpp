@@ -81,6 +81,7 @@ std::chrono::steady_clock::time_point body_deadline(const Connection& c, const R
   return std::chrono::steady_clock::now() + c.options.body_timeout +
          std::chrono::seconds(expected / kMinUploadBytesPerSecond);
 }
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 bool expects_100_continue(const RequestParser& parser) {
   return beast::iequals(parser.get()[http::field::expect], "100-continue");
@@ -340,15 +341,24 @@ class OpenConnection {
 
 awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& options, Service& service,
                             ServerState& shared) {
+  asio::steady_timer pause(acceptor.get_executor());
+  int failures = 0;  // in a row
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      // Out of file descriptors, most likely: back off instead of spinning.
-      util::log_warn("http.accept_failed", {{"error", ec.message()}});
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      // Out of descriptors (EMFILE, ENFILE) or buffers, the connection stays
+      // in the backlog and an immediate retry fails the same way: that spun
+      // an I/O thread and wrote a warning per try (about 200,000 a second).
+      // Wait for connections to close instead, and warn once per episode.
+      if (failures++ == 0) util::log_warn("http.accept_failed", {{"error", ec.message()}});
+      pause.expires_after(kAcceptRetryDelay);
       co_await pause.async_wait(kUseTuple);
       continue;
+    }
+    if (failures > 0) {
+      util::log_info("http.accept_resumed", {{"failed_tries", std::to_string(failures)}});
+      failures = 0;
     }
     auto executor = socket.get_executor();
     if (shared.connections_open >= options.max_connections) {

@@ -27,25 +27,36 @@ constexpr auto kReapInterval = std::chrono::milliseconds(100);
 constexpr auto kHealthyRun = std::chrono::seconds(5);
 constexpr auto kLongestRestartDelay = std::chrono::seconds(30);
 
-// Spawns one child with default signal handling and an empty signal mask,
-// whatever the parent's threads have blocked, its stdout on `stdout_fd`.
+// Spawns one child with default signal handling and only SIGUSR1 blocked,
+// whatever the parent's threads have blocked, its stdout on `stdout_fd` and
+// no other descriptor of the parent beyond stdin and stderr.
 pid_t spawn(const std::vector<std::string>& argv, int stdout_fd) {
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none;
+  // notify_work() sends SIGUSR1 on every submit, also to a child still
+  // loading, before it blocks SIGUSR1 for sigwait(): blocked from the
+  // start, the signal waits for it instead of killing it.
+  sigset_t blocked;
   sigset_t defaults;
-  sigemptyset(&none);
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR1);
   sigemptyset(&defaults);
   for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGPIPE}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigmask(&attributes, &blocked);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
   if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&files, stdout_fd, STDOUT_FILENO);
+  // Nothing else of the server's: Asio opens sockets without FD_CLOEXEC, and
+  // a worker that held the listening socket would keep the port bound after
+  // a kill -9 of the server until it finished its page (the restarted server
+  // then fails with "Address already in use"); nor copies of the clients'
+  // connections.
+  posix_spawn_file_actions_addclosefrom_np(&files, STDERR_FILENO + 1);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, args[0], &files, &attributes, args.data(), environ);
   posix_spawn_file_actions_destroy(&files);
