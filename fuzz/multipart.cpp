@@ -14,6 +14,7 @@
 //
 // Properties checked; a violation aborts, which libFuzzer reports as a crash:
 // - multipart_boundary() gives a boundary of 1 to 70 characters or an error;
+// - a parser that failed returns the same error from every later call;
 // - the outcome (the status, and the parts completed before it) is the same
 //   whether the body is fed in one piece, in the pieces the input chooses,
 //   or byte by byte;
@@ -88,6 +89,10 @@ bool same_parts(const std::vector<FormPart>& a, const std::vector<FormPart>& b) 
   });
 }
 
+bool same_error(const Status& status, const Error& error) {
+  return !status.ok() && status.error().kind == error.kind && status.error().message == error.message;
+}
+
 bool same_outcome(const Outcome& a, const Outcome& b) {
   if (a.ok != b.ok) return false;
   if (!a.ok && (a.error.kind != b.error.kind || a.error.message != b.error.message)) return false;
@@ -95,7 +100,8 @@ bool same_outcome(const Outcome& a, const Outcome& b) {
 }
 
 // Feeds `body` in pieces whose sizes cycle through `piece_sizes` (each at
-// least 1), stopping at the first error, then finishes.
+// least 1), stopping at the first error as the server does, then finishes.
+// A failed parser is fed and finished once more, which must give its error.
 Outcome parse(const std::string& boundary, const MultipartLimits& limits, std::string_view body,
               std::span<const std::size_t> piece_sizes) {
   MultipartParser parser(boundary, limits);
@@ -106,6 +112,10 @@ Outcome parse(const std::string& boundary, const MultipartLimits& limits, std::s
     at += size;
   }
   if (status.ok()) status = parser.finish();
+  if (!status.ok()) {
+    require(same_error(parser.feed(body), status.error()) && same_error(parser.finish(), status.error()),
+            "a failed parser keeps failing with the same error");
+  }
   Outcome outcome;
   outcome.ok = status.ok();
   if (!status.ok()) outcome.error = status.error();
