@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <leptonica/allheaders.h>
 #include <omp.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/publictypes.h>
@@ -174,10 +175,19 @@ std::vector<Box> margin_zones(int width, int height) {
 
 // Reads each margin zone again as one block of text, which finds the
 // isolated short text (a lone page number) that the page layout pass drops
-// as noise (sparse-text mode drops it too). Leaves the engine in automatic
-// page segmentation.
-std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height) {
+// as noise (sparse-text mode drops it too). The zones are read on the
+// binary image of the page pass: thresholded on its own, a zone of grainy
+// scan background holding one page number gets a threshold inside the
+// grain, which then reads as lines of noise that hide the number.
+// REQUIRES: the page was recognised. Leaves the engine on that binary image,
+// in automatic page segmentation.
+std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height, int dpi) {
   std::vector<rules::Line> lines;
+  if (Pix* binary = api.GetThresholdedImage(); binary != nullptr) {
+    api.SetImage(binary);  // copies the image
+    pixDestroy(&binary);
+    api.SetSourceResolution(dpi);
+  }
   api.SetPageSegMode(tesseract::PSM_SINGLE_BLOCK);
   for (const Box& zone : margin_zones(width, height)) {
     api.SetRectangle(zone.x1, zone.y1, zone.width(), zone.height());
@@ -236,7 +246,7 @@ class TesseractEngine final : public Engine {
     api_->SetSourceResolution(page.dpi);
     if (api_->Recognize(nullptr) != 0) return Error::internal("tesseract: recognition failed");
     rules::PageScan scan = read_page(*api_, image.width, image.height);
-    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height));
+    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height, page.dpi));
     return rules::build_layout(scan);
   }
 
