@@ -62,19 +62,26 @@ bool is_enumerator_token(std::string_view token) {
   return (token.size() == 1 && is_alpha(token[0])) || is_roman(token);
 }
 
-std::optional<ListMarker> find_bullet(std::string_view text) {
+// The bytes of the bullet glyph that `text` starts with; 0 for none.
+std::size_t bullet_glyph_length(std::string_view text) {
   // The bullet glyphs themselves, then what Tesseract reads round bullets
   // as on scans and in small type: cent sign, copyright and registered
-  // signs, degree sign, white circle. None of these opens a sentence
-  // followed by a space.
+  // signs, degree sign, left guillemet, white circle. None of these opens a
+  // sentence followed by a space.
   static constexpr std::array<std::string_view, 21> kBullets = {
       "\u2022", "-", "*", "+", "\u00b7", "\u25aa", "\u25e6", "\u25cf", "\u25a0", "\u2013", "\u2023",
       "\u2043", "\u25c6", "\u27a2", "\u2713", "\u00a2", "\u00a9", "\u00ae", "\u00b0", "\u00ab", "\u25cb"};
   for (std::string_view bullet : kBullets) {
-    if (!text.starts_with(bullet)) continue;
-    if (std::size_t space = space_before_text(text, bullet.size()); space > 0) {
-      return ListMarker{ListMarker::Kind::bullet, bullet.size() + space};
-    }
+    if (text.starts_with(bullet)) return bullet.size();
+  }
+  return 0;
+}
+
+std::optional<ListMarker> find_bullet(std::string_view text) {
+  const std::size_t bullet = bullet_glyph_length(text);
+  if (bullet == 0) return std::nullopt;
+  if (std::size_t space = space_before_text(text, bullet); space > 0) {
+    return ListMarker{ListMarker::Kind::bullet, bullet + space};
   }
   return std::nullopt;
 }
@@ -631,6 +638,40 @@ bool same_list_style(std::string_view a, std::string_view b) {
   return !style.empty() && style == list_style(b);
 }
 
+bool has_merged_bullet(const Word& word, float line_height) {
+  const Box& bullet = word.first_glyph;
+  const Box& next = word.second_glyph;
+  if (line_height <= 0 || bullet.width() <= 0 || next.width() <= 0) return false;
+  const bool bullet_sized = bullet.height() <= 0.6f * line_height && bullet.width() <= 0.6f * line_height;
+  if (bullet_sized && next.x1 - bullet.x2 > 0.5f * line_height) return true;
+  // Or the recogniser stretched the first letter's box over the bullet and
+  // the space after it: no glyph of a text font is that wide.
+  return bullet.width() > 1.2f * line_height;
+}
+
+Line split_merged_bullet(Line line) {
+  if (line.words.empty() || !has_merged_bullet(line.words.front(), line_height(line))) return line;
+  Word& word = line.words.front();
+  Word bullet{word.first_glyph, "\u2022"};
+  word.text.erase(0, bullet_glyph_length(word.text));
+  word.box.x1 = std::max(word.box.x1, word.first_glyph.x2);
+  word.first_glyph = {};
+  word.second_glyph = {};
+  if (word.text.empty()) line.words.erase(line.words.begin());
+  line.words.insert(line.words.begin(), std::move(bullet));
+  return line;
+}
+
+PageScan restore_merged_bullets(PageScan scan) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    for (Paragraph& paragraph : block.paragraphs) {
+      for (Line& line : paragraph.lines) line = split_merged_bullet(std::move(line));
+    }
+  }
+  return scan;
+}
+
 std::vector<LineRange> split_list_items(const std::vector<Line>& lines) {
   std::vector<LineRange> items;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -815,7 +856,8 @@ PageLayout build_layout(const PageScan& input) {
   layout.height = input.height;
   const float body_height = median_body_line_height(input);
   const PageScan scan = merge_heading_continuations(
-      split_before_bullets(split_stacked_headings(separate_graphic_lines(input, body_height))), body_height);
+      split_before_bullets(split_stacked_headings(restore_merged_bullets(separate_graphic_lines(input, body_height)))),
+      body_height);
   const PageContext page{scan.height, body_height, find_title(scan, body_height)};
   const TextParagraphs text = text_paragraphs(scan);
   const RuleFigures figures = rule_figures(scan, body_height);

@@ -19,6 +19,11 @@ namespace visor::ocr::rules {
 struct Word {
   Box box;
   std::string text;  // UTF-8, no surrounding whitespace
+  // The boxes of the word's first two glyphs as the recogniser placed them;
+  // the engine fills them for the first word of each line only. Empty (all
+  // zeros) when unknown or when the word has one glyph.
+  Box first_glyph{};
+  Box second_glyph{};
 };
 
 struct Line {
@@ -183,6 +188,25 @@ bool has_hanging_indent(const Paragraph& paragraph, float body_height);
 // numerals, with the same closing mark). "(c)" in prose next to a bulleted
 // list is no list item.
 bool same_list_style(std::string_view a, std::string_view b);
+
+// A bullet that the recogniser merged into the word after it, as Tesseract's
+// LSTM does with small round bullets (reading "• this" as "this" or
+// "«the"): either the word's first glyph is bullet-sized (at most 0.6x
+// `line_height` tall and wide) and its second glyph starts more than half
+// `line_height` to the right, a gap no two letters of one word leave; or
+// the first glyph's box is over 1.2x `line_height` wide, wider than any
+// letter, because it was stretched over the bullet and the space after it.
+// False when the glyph boxes are unknown.
+bool has_merged_bullet(const Word& word, float line_height);
+
+// The line with a merged bullet (see has_merged_bullet) on its first word
+// given back as a word of its own, "•", in the first glyph's box; a bullet
+// misreading at the start of the word's text ("«the") is removed. Other
+// lines come back unchanged.
+Line split_merged_bullet(Line line);
+
+// split_merged_bullet on every line of the text blocks.
+PageScan restore_merged_bullets(PageScan scan);
 
 // Splits a paragraph's lines into items: a new item starts at every line
 // that begins with a list marker; lines before the first marker form the

@@ -99,6 +99,16 @@ rules::Word read_word(const tesseract::ResultIterator& it) {
   return {bounding_box(it, tesseract::RIL_WORD), trimmed(text.get())};
 }
 
+// The boxes of the first two glyphs of the word at `it` (see rules::Word).
+void read_first_glyphs(const tesseract::ResultIterator& it, rules::Word& word) {
+  if (it.IsAtFinalElement(tesseract::RIL_WORD, tesseract::RIL_SYMBOL)) return;
+  tesseract::ResultIterator glyph(it);
+  const Box first = bounding_box(glyph, tesseract::RIL_SYMBOL);
+  if (!glyph.Next(tesseract::RIL_SYMBOL)) return;
+  word.first_glyph = first;
+  word.second_glyph = bounding_box(glyph, tesseract::RIL_SYMBOL);
+}
+
 // Appends the word at `it` to the scan, opening the block, paragraph and line
 // it begins. Pictures and rules carry no words and are skipped whole.
 // Returns whether the iterator moved on to another element.
@@ -113,10 +123,11 @@ bool read_step(tesseract::ResultIterator& it, rules::PageScan& scan) {
     block.paragraphs.push_back(read_paragraph(it));
   }
   rules::Paragraph& paragraph = block.paragraphs.back();
-  if (it.IsAtBeginningOf(tesseract::RIL_TEXTLINE) || paragraph.lines.empty()) {
-    paragraph.lines.push_back(read_line(it));
-  }
-  if (rules::Word word = read_word(it); !word.text.empty()) paragraph.lines.back().words.push_back(std::move(word));
+  const bool starts_line = it.IsAtBeginningOf(tesseract::RIL_TEXTLINE) || paragraph.lines.empty();
+  if (starts_line) paragraph.lines.push_back(read_line(it));
+  rules::Word word = read_word(it);
+  if (starts_line) read_first_glyphs(it, word);
+  if (!word.text.empty()) paragraph.lines.back().words.push_back(std::move(word));
   return it.Next(tesseract::RIL_WORD);
 }
 

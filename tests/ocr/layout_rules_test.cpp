@@ -429,5 +429,69 @@ TEST(TypeBox, StretchesToAscenderAndDescenderNeverShrinks) {
   EXPECT_EQ(type_box(tall, 120, 24, 6).y2, 130);
 }
 
+// A line "• text" as Tesseract reads it when it merges the bullet into the
+// first word: the bullet's ink sits at `x`, the first word's glyph boxes as given.
+Line merged_bullet_line(const std::string& first_word, Box first_glyph, Box second_glyph) {
+  Line line = make_line(first_word + " is the first time", 100, 300);
+  Word& word = line.words.front();
+  word.box.x1 = first_glyph.x1;
+  word.first_glyph = first_glyph;
+  word.second_glyph = second_glyph;
+  line.box.x1 = first_glyph.x1;
+  return line;
+}
+
+TEST(MergedBullet, SmallGlyphBeforeAGapIsABullet) {
+  const Line line = merged_bullet_line("this", {100, 308, 108, 316}, {132, 300, 142, 320});
+  EXPECT_TRUE(has_merged_bullet(line.words.front(), kBody));
+  const Line restored = split_merged_bullet(line);
+  ASSERT_EQ(restored.words.size(), line.words.size() + 1);
+  EXPECT_EQ(line_text(restored), "\u2022 this is the first time");
+  EXPECT_EQ(restored.words.front().box.x1, 100);
+  EXPECT_EQ(strip_bullet(line_text(restored)), "this is the first time");
+}
+
+TEST(MergedBullet, MisreadBulletGlyphIsRemovedFromTheWord) {
+  const Line line = merged_bullet_line("\u00abthe", {100, 308, 107, 315}, {131, 300, 138, 320});
+  EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 the is the first time");
+}
+
+TEST(MergedBullet, FirstGlyphStretchedOverTheBulletIsABullet) {
+  const Line line = merged_bullet_line("this", {100, 304, 146, 320}, {148, 300, 160, 320});
+  EXPECT_TRUE(has_merged_bullet(line.words.front(), kBody));
+  EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 this is the first time");
+}
+
+TEST(MergedBullet, OrdinaryLettersAreNoBullet) {
+  // "the": letters side by side; "-5": a small first glyph without a gap;
+  // "W": a wide letter, still narrower than the line is high.
+  const auto first_word = [](const char* text, Box first, Box second) {
+    return merged_bullet_line(text, first, second).words.front();
+  };
+  EXPECT_FALSE(has_merged_bullet(first_word("the", {100, 302, 107, 320}, {109, 300, 121, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(first_word("-5", {100, 308, 106, 311}, {108, 300, 118, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(first_word("Wo", {100, 300, 120, 320}, {121, 305, 131, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(make_line("this", 100, 300).words[0], kBody));  // glyphs unknown
+  const Line plain = make_line("this is plain", 100, 300);
+  EXPECT_EQ(line_text(split_merged_bullet(plain)), "this is plain");
+}
+
+TEST(MergedBullet, RestoredBulletMakesTheLineAListItem) {
+  const Line first = make_line("\u2022 object code saying where", 100, 300);
+  Line second = merged_bullet_line("this", {100, 338, 146, 354}, {148, 334, 160, 354});
+  for (Word& word : second.words) word.box.y1 += 34, word.box.y2 += 34;
+  second.box.y1 = 334;
+  second.box.y2 = 354;
+  Paragraph paragraph;
+  paragraph.lines = {first, second};
+  paragraph.box = unite(first.box, second.box);
+  const PageLayout layout = build_layout(scan_of({text_block({body(600), paragraph})}));
+  ASSERT_EQ(layout.elements.size(), 3u);
+  EXPECT_EQ(layout.elements[1].category, category::list_item);
+  EXPECT_EQ(layout.elements[2].category, category::list_item);
+  EXPECT_EQ(layout.elements[2].text, "this is the first time");
+}
+
+
 }  // namespace
 }  // namespace visor::ocr::rules
