@@ -578,6 +578,32 @@ PageScan split_before_bullets(PageScan scan) {
   return scan;
 }
 
+bool is_size_break(const Line& upper, const Line& lower, float body_height) {
+  if (body_height <= 0) return false;
+  const float larger = std::max(line_height(upper), line_height(lower));
+  const float smaller = std::min(line_height(upper), line_height(lower));
+  if (larger < 1.2f * body_height || larger < 1.2f * smaller) return false;
+  return static_cast<float>(lower.box.y1 - upper.box.y2) >= 0.5f * body_height;
+}
+
+PageScan split_at_size_breaks(PageScan scan, float body_height) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    std::vector<Paragraph> paragraphs;
+    for (const Paragraph& paragraph : block.paragraphs) {
+      std::size_t first = 0;
+      for (std::size_t i = 1; i <= paragraph.lines.size(); ++i) {
+        if (i == paragraph.lines.size() || is_size_break(paragraph.lines[i - 1], paragraph.lines[i], body_height)) {
+          paragraphs.push_back(line_slice(paragraph, first, i));
+          first = i;
+        }
+      }
+    }
+    block.paragraphs = std::move(paragraphs);
+  }
+  return scan;
+}
+
 bool continues_heading(const Paragraph& first, const Paragraph& next, float body_height) {
   if (body_height <= 0 || first.lines.empty() || next.lines.empty() || next.lines.size() > 2) return false;
   const float first_height = paragraph_line_height(first);
@@ -591,16 +617,22 @@ bool continues_heading(const Paragraph& first, const Paragraph& next, float body
   return gap <= 0.8f * std::max(first_height, next_height);
 }
 
-PageScan merge_heading_continuations(PageScan scan, float body_height) {
-  // Tesseract may put the two lines of a wrapped title in two blocks, so the
-  // previous paragraph is looked for across text blocks; a merged paragraph
-  // is emptied and removed afterwards, with any block it leaves empty.
+namespace {
+
+// Merges each text paragraph for which `continues(previous, paragraph)`
+// holds into the text paragraph before it, in its block or an earlier one
+// (Tesseract may set the parts in two blocks); text blocks left empty are
+// removed.
+template <class Continues>
+PageScan merge_continuations(PageScan scan, Continues continues) {
+  // A merged paragraph is emptied and removed afterwards, with any block it
+  // leaves empty.
   Paragraph* previous = nullptr;
   Block* previous_block = nullptr;
   for (Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (Paragraph& paragraph : block.paragraphs) {
-      if (previous != nullptr && continues_heading(*previous, paragraph, body_height)) {
+      if (previous != nullptr && continues(*previous, paragraph)) {
         append_paragraph(*previous, paragraph);
         previous_block->box = unite(previous_block->box, paragraph.box);
         paragraph.lines.clear();
@@ -615,6 +647,40 @@ PageScan merge_heading_continuations(PageScan scan, float body_height) {
   }
   std::erase_if(scan.blocks, [](const Block& b) { return b.kind == BlockKind::text && b.paragraphs.empty(); });
   return scan;
+}
+
+bool ends_with_stop(std::string_view text) {
+  return !text.empty() && (text.back() == '.' || text.back() == '!' || text.back() == '?' || text.back() == ':');
+}
+
+}  // namespace
+
+PageScan merge_heading_continuations(PageScan scan, float body_height) {
+  return merge_continuations(std::move(scan), [&](const Paragraph& first, const Paragraph& next) {
+    return continues_heading(first, next, body_height);
+  });
+}
+
+bool continues_paragraph(const Paragraph& first, const Paragraph& next, float body_height) {
+  if (body_height <= 0 || first.lines.empty() || next.lines.empty()) return false;
+  const Line& last = first.lines.back();
+  const std::string last_text = line_text(last);
+  const std::string next_text = line_text(next.lines.front());
+  if (ends_with_stop(last_text) || next_text.empty() || !is_lower(next_text.front())) return false;
+  const float height = std::max(paragraph_line_height(first), paragraph_line_height(next));
+  const float smaller = std::min(paragraph_line_height(first), paragraph_line_height(next));
+  if (smaller < 0.8f * height) return false;
+  const bool wrapped = static_cast<float>(first.box.x2 - last.box.x2) <= height;
+  const bool aligned = static_cast<float>(std::abs(next.box.x1 - first.box.x1)) <= 0.5f * body_height;
+  const int gap = next.box.y1 - first.box.y2;
+  // Type boxes of adjacent lines may overlap a little.
+  return wrapped && aligned && std::abs(static_cast<float>(gap)) <= 0.6f * height;
+}
+
+PageScan merge_paragraph_continuations(PageScan scan, float body_height) {
+  return merge_continuations(std::move(scan), [&](const Paragraph& first, const Paragraph& next) {
+    return continues_paragraph(first, next, body_height);
+  });
 }
 
 std::optional<ListMarker> find_list_marker(std::string_view text) {
@@ -855,9 +921,10 @@ PageLayout build_layout(const PageScan& input) {
   layout.width = input.width;
   layout.height = input.height;
   const float body_height = median_body_line_height(input);
-  const PageScan scan = merge_heading_continuations(
-      split_before_bullets(split_stacked_headings(restore_merged_bullets(separate_graphic_lines(input, body_height)))),
-      body_height);
+  PageScan scan = restore_merged_bullets(separate_graphic_lines(input, body_height));
+  scan = split_at_size_breaks(split_stacked_headings(std::move(scan)), body_height);
+  scan = merge_heading_continuations(split_before_bullets(std::move(scan)), body_height);
+  scan = merge_paragraph_continuations(std::move(scan), body_height);
   const PageContext page{scan.height, body_height, find_title(scan, body_height)};
   const TextParagraphs text = text_paragraphs(scan);
   const RuleFigures figures = rule_figures(scan, body_height);

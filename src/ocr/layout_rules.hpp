@@ -148,6 +148,18 @@ PageScan split_stacked_headings(PageScan scan);
 // paragraph become two.
 PageScan split_before_bullets(PageScan scan);
 
+// True when consecutive lines `upper` and `lower` of one paragraph belong
+// to different paragraphs by their type: one is heading-sized (line height
+// at least 1.2x the body height) and at least 1.2x the other's line height,
+// and the vertical gap between them is at least half the body height, as
+// around a heading, not between the lines of one paragraph.
+bool is_size_break(const Line& upper, const Line& lower, float body_height);
+
+// Splits every text paragraph at its size breaks (see is_size_break): a
+// heading that Tesseract set in one paragraph with the text above or below
+// it becomes a paragraph of its own.
+PageScan split_at_size_breaks(PageScan scan, float body_height);
+
 // True when `next` continues the heading `first` on the following line:
 // both are heading-sized (line height at least 1.2x the body height) with
 // line heights within 25% of each other (a short line's row estimate is
@@ -160,6 +172,21 @@ bool continues_heading(const Paragraph& first, const Paragraph& next, float body
 // into the text paragraph before it, in its block or an earlier one; text
 // blocks left empty are removed.
 PageScan merge_heading_continuations(PageScan scan, float body_height);
+
+// True when `next` carries on the paragraph `first`, whose last line(s)
+// Tesseract set apart (as a block of their own when a figure or a note
+// follows): `first`'s last line runs to within one line height of its right
+// edge without ending in . ! ? or : (it wrapped), `next` starts with a
+// lowercase letter at `first`'s left edge (within half the body height),
+// their line heights are within 20% of each other, and the vertical gap
+// between them is at most 0.6x their line height, the leading of one
+// paragraph (an overlap of the type boxes counts as a gap).
+bool continues_paragraph(const Paragraph& first, const Paragraph& next, float body_height);
+
+// Merges each paragraph that carries on the one before it (see
+// continues_paragraph), in its block or an earlier one; text blocks left
+// empty are removed.
+PageScan merge_paragraph_continuations(PageScan scan, float body_height);
 
 // --- Lists ----------------------------------------------------------------
 

@@ -492,6 +492,51 @@ TEST(MergedBullet, RestoredBulletMakesTheLineAListItem) {
   EXPECT_EQ(layout.elements[2].text, "this is the first time");
 }
 
+TEST(ParagraphRepair, SizeBreakNeedsALargerLineAndAGap) {
+  const Line item = make_line("\u2022 Front-Cover Text may be at.", 100, 300);
+  const Line heading = make_line("6 Your Program", 100, 350, 26);
+  const Line tight_heading = make_line("6 Your Program", 100, 322, 26);
+  const Line body_line = make_line("and a Back-Cover Text", 100, 350);
+  EXPECT_TRUE(is_size_break(item, heading, kBody));
+  EXPECT_TRUE(is_size_break(heading, make_line("body text below", 100, 400), kBody));
+  EXPECT_FALSE(is_size_break(item, tight_heading, kBody));  // lines of one paragraph
+  EXPECT_FALSE(is_size_break(item, body_line, kBody));      // same size
+  EXPECT_FALSE(is_size_break(make_line("Big One", 100, 300, 26), make_line("Big Two", 100, 350, 27), kBody));
+}
+
+TEST(ParagraphRepair, HeadingJoinedToTheItemAboveIsSplit) {
+  Paragraph mixed;
+  mixed.lines = {make_line("\u2022 Front-Cover Text may be at.", 100, 300), make_line("6 Your Program", 100, 350, 26)};
+  mixed.box = unite(mixed.lines[0].box, mixed.lines[1].box);
+  const PageLayout layout = build_layout(scan_of({text_block({body(600), mixed})}));
+  EXPECT_EQ(categories(layout), (std::vector<std::string>{"Text", "List-item", "Section-header"}));
+}
+
+// Two lines of a paragraph that run to its right edge: lines of these
+// lengths at height 20 are 300 and 304 pixels wide.
+const std::vector<std::string> kWrapped = {"the terms of this License whose", "permissions for other licensees"};
+
+TEST(ParagraphRepair, LastLineSetApartIsMergedBack) {
+  const Paragraph first = make_paragraph(kWrapped, 100, 300);
+  const Paragraph next = make_paragraph({"extend to them."}, 100, 358);
+  EXPECT_TRUE(continues_paragraph(first, next, kBody));
+  PageScan scan = scan_of({text_block({first}), text_block({next})});
+  const PageScan merged = merge_paragraph_continuations(scan, kBody);
+  ASSERT_EQ(merged.blocks.size(), 1u);
+  EXPECT_EQ(merged.blocks[0].paragraphs[0].lines.size(), 3u);
+}
+
+TEST(ParagraphRepair, NewParagraphIsNotMerged) {
+  const Paragraph first = make_paragraph(kWrapped, 100, 300);
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"Extend to them."}, 100, 358), kBody));  // capital
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 100, 380), kBody));  // gap
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 140, 358), kBody));  // indent
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 100, 358, 30), kBody));  // size
+  const Paragraph ended = make_paragraph({kWrapped[0], kWrapped[1] + "."}, 100, 300);
+  EXPECT_FALSE(continues_paragraph(ended, make_paragraph({"extend to them."}, 100, 358), kBody));
+  const Paragraph short_last = make_paragraph({"the terms of this License whose", "permissions"}, 100, 300);
+  EXPECT_FALSE(continues_paragraph(short_last, make_paragraph({"extend to them."}, 100, 358), kBody));
+}
 
 }  // namespace
 }  // namespace visor::ocr::rules
