@@ -412,6 +412,40 @@ Box type_box(const Box& ink, int baseline, float ascent, float descent) {
   return {ink.x1, std::min(ink.y1, top), ink.x2, std::max(ink.y2, bottom)};
 }
 
+Box figure_box(const Box& ink, std::size_t digits, float type_height) {
+  const float width = static_cast<float>(digits) * 0.45f * type_height;
+  if (type_height <= 0 || width <= static_cast<float>(ink.width())) return ink;
+  const float centre = static_cast<float>(ink.x1 + ink.x2) / 2.0f;
+  return {static_cast<int>(std::lround(centre - width / 2)), ink.y1, static_cast<int>(std::lround(centre + width / 2)),
+          ink.y2};
+}
+
+namespace {
+
+// The number of digits when `text` is digits only; 0 otherwise.
+std::size_t figure_digits(std::string_view text) {
+  const std::size_t digits = digit_run(text, 0);
+  return digits == text.size() ? digits : 0;
+}
+
+}  // namespace
+
+PageScan widen_figure_lines(PageScan scan) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    for (Paragraph& paragraph : block.paragraphs) {
+      for (Line& line : paragraph.lines) {
+        if (const std::size_t digits = figure_digits(line_text(line)); digits > 0) {
+          line.box = figure_box(line.box, digits, line_height(line));
+          paragraph.box = unite(paragraph.box, line.box);
+        }
+      }
+      block.box = unite(block.box, paragraph.box);
+    }
+  }
+  return scan;
+}
+
 float line_height(const Line& line) {
   return line.row_height > 0 ? line.row_height : static_cast<float>(line.box.height());
 }
@@ -921,7 +955,7 @@ PageLayout build_layout(const PageScan& input) {
   layout.width = input.width;
   layout.height = input.height;
   const float body_height = median_body_line_height(input);
-  PageScan scan = restore_merged_bullets(separate_graphic_lines(input, body_height));
+  PageScan scan = restore_merged_bullets(widen_figure_lines(separate_graphic_lines(input, body_height)));
   scan = split_at_size_breaks(split_stacked_headings(std::move(scan)), body_height);
   scan = merge_heading_continuations(split_before_bullets(std::move(scan)), body_height);
   scan = merge_paragraph_continuations(std::move(scan), body_height);

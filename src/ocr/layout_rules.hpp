@@ -80,6 +80,18 @@ Box unite(const Box& a, const Box& b);
 // metrics leave the box as it is; it never shrinks.
 Box type_box(const Box& ink, int baseline, float ascent, float descent);
 
+// The box of a run of `digits` digits whose ink is `ink`: at least
+// `digits` x 0.45x `type_height` wide, centred on the ink. Text fonts set
+// digits on one fixed advance of about half an em (0.45x the ascender-to-
+// descender height) so that figures align in columns, and the box of a
+// number is its advance: the ink of a lone "1" is a third of it. Wider ink
+// and non-positive sizes leave the box as it is.
+Box figure_box(const Box& ink, std::size_t digits, float type_height);
+
+// Gives every line of text blocks that reads as digits only ("1", "23") its
+// figure_box, and grows its paragraph's box to hold it.
+PageScan widen_figure_lines(PageScan scan);
+
 // --- Sizes ----------------------------------------------------------------
 
 float line_height(const Line& line);

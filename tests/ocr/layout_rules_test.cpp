@@ -39,6 +39,13 @@ Paragraph make_paragraph(const std::vector<std::string>& lines, int x, int y, in
   return paragraph;
 }
 
+Paragraph single_paragraph(const Line& line) {
+  Paragraph paragraph;
+  paragraph.lines = {line};
+  paragraph.box = line.box;
+  return paragraph;
+}
+
 Block text_block(std::vector<Paragraph> paragraphs) {
   Block block;
   block.kind = BlockKind::text;
@@ -427,6 +434,29 @@ TEST(TypeBox, StretchesToAscenderAndDescenderNeverShrinks) {
   const Box tall{10, 80, 20, 130};
   EXPECT_EQ(type_box(tall, 120, 24, 6).y1, 80);
   EXPECT_EQ(type_box(tall, 120, 24, 6).y2, 130);
+}
+
+TEST(FigureBox, LoneDigitGetsHalfAnEmPerDigitCentredOnItsInk) {
+  const Box one{100, 200, 104, 224};  // the ink of a "1" in 24 px type
+  const Box box = figure_box(one, 1, 24);
+  EXPECT_NEAR(box.x1, 97, 1);
+  EXPECT_NEAR(box.x2, 107, 1);
+  EXPECT_EQ(box.y1, 200);
+  EXPECT_EQ(box.y2, 224);
+  const Box wide{100, 200, 160, 224};  // wider than its advance: unchanged
+  EXPECT_EQ(figure_box(wide, 2, 24).x1, 100);
+  EXPECT_EQ(figure_box(one, 1, 0).x2, 104);
+}
+
+TEST(FigureBox, OnlyDigitOnlyLinesAreWidened) {
+  Line number = make_line("7", 500, 1350);
+  number.box.x2 = number.box.x1 + 4;
+  const Line word = make_line("I", 100, 1350);
+  PageScan scan = scan_of({text_block({single_paragraph(number), single_paragraph(word)})});
+  const PageScan widened = widen_figure_lines(scan);
+  EXPECT_GT(widened.blocks[0].paragraphs[0].lines[0].box.width(), 4);
+  EXPECT_GT(widened.blocks[0].paragraphs[0].box.width(), 4);
+  EXPECT_EQ(widened.blocks[0].paragraphs[1].lines[0].box.x2, word.box.x2);
 }
 
 // A line "• text" as Tesseract reads it when it merges the bullet into the
