@@ -738,23 +738,67 @@ bool same_list_style(std::string_view a, std::string_view b) {
   return !style.empty() && style == list_style(b);
 }
 
+namespace {
+
+// The glyph lies within the word's box (give or take `slack` pixels), as
+// the recogniser's glyph boxes of upright text do; rotated text gets boxes
+// elsewhere on the page.
+bool inside_word(const Box& glyph, const Box& word, float slack) {
+  return static_cast<float>(glyph.x1) >= static_cast<float>(word.x1) - slack &&
+         static_cast<float>(glyph.x2) <= static_cast<float>(word.x2) + slack && glyph.y1 < word.y2 &&
+         word.y1 < glyph.y2;
+}
+
+// The line's first word carries glyph boxes that lie inside it.
+const Word* glyphs_known(const Line& line, float line_height) {
+  if (line.words.empty() || line_height <= 0) return nullptr;
+  const Word& word = line.words.front();
+  if (word.first_glyph.width() <= 0 || word.second_glyph.width() <= 0) return nullptr;
+  if (!inside_word(word.first_glyph, word.box, line_height / 2)) return nullptr;
+  return &word;
+}
+
+// The bullet's box: the first glyph's, or for a stretched glyph its left
+// end, one bullet-width wide.
+Box bullet_box(const Word& word, float line_height) {
+  Box box = word.first_glyph;
+  box.x2 = std::min(box.x2, box.x1 + static_cast<int>(std::lround(0.4f * line_height)));
+  return box;
+}
+
+// The line's left edge is that of a neighbouring line opening with a bullet.
+bool beside_bullet(const Line& line, const Line* neighbour, float line_height) {
+  if (neighbour == nullptr || neighbour->words.empty()) return false;
+  const auto marker = find_bullet(line_text(*neighbour));
+  return marker && static_cast<float>(std::abs(neighbour->box.x1 - line.box.x1)) <= line_height / 2;
+}
+
+}  // namespace
+
 bool has_merged_bullet(const Word& word, float line_height) {
   const Box& bullet = word.first_glyph;
   const Box& next = word.second_glyph;
   if (line_height <= 0 || bullet.width() <= 0 || next.width() <= 0) return false;
   const bool bullet_sized = bullet.height() <= 0.6f * line_height && bullet.width() <= 0.6f * line_height;
-  if (bullet_sized && next.x1 - bullet.x2 > 0.5f * line_height) return true;
-  // Or the recogniser stretched the first letter's box over the bullet and
-  // the space after it: no glyph of a text font is that wide.
-  return bullet.width() > 1.2f * line_height;
+  return bullet_sized && static_cast<float>(next.x1 - bullet.x2) > 0.5f * line_height;
+}
+
+bool has_stretched_first_glyph(const Word& word, float line_height) {
+  const Box& glyph = word.first_glyph;
+  if (line_height <= 0 || word.text.empty() || std::isalnum(static_cast<unsigned char>(word.text.front())) == 0) {
+    return false;
+  }
+  return static_cast<float>(glyph.width()) > 1.2f * line_height &&
+         static_cast<float>(glyph.height()) >= 0.4f * line_height;
 }
 
 Line split_merged_bullet(Line line) {
-  if (line.words.empty() || !has_merged_bullet(line.words.front(), line_height(line))) return line;
+  const float height = line_height(line);
+  if (glyphs_known(line, height) == nullptr) return line;
   Word& word = line.words.front();
-  Word bullet{word.first_glyph, "\u2022"};
+  Word bullet{bullet_box(word, height), "\u2022"};
   word.text.erase(0, bullet_glyph_length(word.text));
-  word.box.x1 = std::max(word.box.x1, word.first_glyph.x2);
+  word.box.x1 = std::max(word.box.x1, bullet.box.x2);
   word.first_glyph = {};
   word.second_glyph = {};
   if (word.text.empty()) line.words.erase(line.words.begin());
@@ -763,11 +807,29 @@ Line split_merged_bullet(Line line) {
 }
 
 PageScan restore_merged_bullets(PageScan scan) {
+  std::vector<Line*> lines;
   for (Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (Paragraph& paragraph : block.paragraphs) {
-      for (Line& line : paragraph.lines) line = split_merged_bullet(std::move(line));
+      for (Line& line : paragraph.lines) lines.push_back(&line);
     }
+  }
+  // Decided on the lines as read, then applied, so that one restored bullet
+  // is no evidence for the next.
+  std::vector<bool> restore(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = *lines[i];
+    const float height = line_height(line);
+    const Word* word = glyphs_known(line, height);
+    if (word == nullptr) continue;
+    const Line* above = i > 0 ? lines[i - 1] : nullptr;
+    const Line* below = i + 1 < lines.size() ? lines[i + 1] : nullptr;
+    restore[i] = has_merged_bullet(*word, height) ||
+                 (has_stretched_first_glyph(*word, height) &&
+                  (beside_bullet(line, above, height) || beside_bullet(line, below, height)));
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (restore[i]) *lines[i] = split_merged_bullet(std::move(*lines[i]));
   }
   return scan;
 }

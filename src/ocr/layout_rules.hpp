@@ -229,22 +229,32 @@ bool has_hanging_indent(const Paragraph& paragraph, float body_height);
 bool same_list_style(std::string_view a, std::string_view b);
 
 // A bullet that the recogniser merged into the word after it, as Tesseract's
-// LSTM does with small round bullets (reading "• this" as "this" or
-// "«the"): either the word's first glyph is bullet-sized (at most 0.6x
-// `line_height` tall and wide) and its second glyph starts more than half
-// `line_height` to the right, a gap no two letters of one word leave; or
-// the first glyph's box is over 1.2x `line_height` wide, wider than any
-// letter, because it was stretched over the bullet and the space after it.
-// False when the glyph boxes are unknown.
+// LSTM does with small round bullets (reading "• the" as "«the", or as
+// "the" with the bullet's box for the 't'): the word's first glyph is
+// bullet-sized (at most 0.6x `line_height` tall and wide) and its second
+// glyph starts more than half `line_height` to the right, a gap no two
+// letters of one word leave. False when the glyph boxes are unknown.
 bool has_merged_bullet(const Word& word, float line_height);
 
-// The line with a merged bullet (see has_merged_bullet) on its first word
-// given back as a word of its own, "•", in the first glyph's box; a bullet
-// misreading at the start of the word's text ("«the") is removed. Other
-// lines come back unchanged.
+// The weaker sign of a merged bullet: the word starts with a letter or
+// digit whose glyph box is over 1.2x `line_height` wide (wider than any
+// letter) and at least 0.4x tall, because the recogniser stretched it over
+// the bullet and the space after it. Ink of another kind left of a word (the
+// frame of a box in a diagram) shows the same, so this counts only next to
+// a bulleted line (see restore_merged_bullets).
+bool has_stretched_first_glyph(const Word& word, float line_height);
+
+// The line with the bullet merged into its first word given back as a word
+// of its own, "•", at the first glyph's left end; a bullet misreading at
+// the start of the word's text ("«the") is removed. Lines whose first word
+// has no glyph boxes inside its own box come back unchanged.
 Line split_merged_bullet(Line line);
 
-// split_merged_bullet on every line of the text blocks.
+// split_merged_bullet on every line of the text blocks whose first word
+// has a merged bullet, or a stretched first glyph while the line before or
+// after it in reading order opens with a bullet at the same left edge
+// (within half the line height). Glyph boxes that lie outside their word's
+// box (rotated text) are no evidence.
 PageScan restore_merged_bullets(PageScan scan);
 
 // Splits a paragraph's lines into items: a new item starts at every line

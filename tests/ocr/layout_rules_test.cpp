@@ -486,10 +486,37 @@ TEST(MergedBullet, MisreadBulletGlyphIsRemovedFromTheWord) {
   EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 the is the first time");
 }
 
-TEST(MergedBullet, FirstGlyphStretchedOverTheBulletIsABullet) {
+TEST(MergedBullet, FirstGlyphStretchedOverTheBulletIsABulletNextToABulletedLine) {
   const Line line = merged_bullet_line("this", {100, 304, 146, 320}, {148, 300, 160, 320});
-  EXPECT_TRUE(has_merged_bullet(line.words.front(), kBody));
+  EXPECT_FALSE(has_merged_bullet(line.words.front(), kBody));
+  EXPECT_TRUE(has_stretched_first_glyph(line.words.front(), kBody));
   EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 this is the first time");
+  // Alone (a word whose first letter took in the frame of a diagram box),
+  // or next to a bullet at another left edge, it stays as read.
+  const PageScan alone = restore_merged_bullets(scan_of({text_block({single_paragraph(line)})}));
+  EXPECT_EQ(line_text(alone.blocks[0].paragraphs[0].lines[0]), "this is the first time");
+  const Line indented_bullet = make_line("\u2022 an item", 160, 266);
+  const PageScan apart =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(indented_bullet), single_paragraph(line)})}));
+  EXPECT_EQ(line_text(apart.blocks[0].paragraphs[1].lines[0]), "this is the first time");
+  const Line bullet = make_line("\u2022 an item", 100, 266);
+  const PageScan listed =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(bullet), single_paragraph(line)})}));
+  EXPECT_EQ(line_text(listed.blocks[0].paragraphs[1].lines[0]), "\u2022 this is the first time");
+}
+
+TEST(MergedBullet, StretchedDashOrGlyphOutsideItsWordIsNoBullet) {
+  // A rule of dashes in a figure; glyph boxes of rotated text, elsewhere on
+  // the page.
+  const Line dashes = merged_bullet_line("\u2014\u2014", {100, 309, 140, 312}, {142, 309, 170, 312});
+  EXPECT_FALSE(has_stretched_first_glyph(dashes.words.front(), kBody));
+  const Line bullet = make_line("\u2022 an item", 100, 266);
+  Line rotated = merged_bullet_line("this", {100, 308, 108, 316}, {132, 300, 142, 320});
+  rotated.words.front().first_glyph = {900, 1390, 908, 1398};
+  rotated.words.front().second_glyph = {930, 1390, 940, 1400};
+  const PageScan scan =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(bullet), single_paragraph(rotated)})}));
+  EXPECT_EQ(line_text(scan.blocks[0].paragraphs[1].lines[0]), "this is the first time");
 }
 
 TEST(MergedBullet, OrdinaryLettersAreNoBullet) {
