@@ -1,5 +1,6 @@
 #include "api/views.hpp"
 
+#include "ocr/running_margins.hpp"
 #include "util/duration.hpp"
 #include "util/time.hpp"
 
@@ -26,6 +27,25 @@ std::string status_message(const jobs::Job& job, jobs::JobStatus status, std::ch
     case jobs::JobStatus::cancelled: return job.error;
   }
   return "";
+}
+
+// The embedded engine judges running headers and footers over the whole
+// document once its pages are together (ocr/running_margins.hpp): applied
+// to the data of the successful pages it produced.
+void mark_running_margins(const std::vector<jobs::PageRecord>& pages, std::vector<json>& objects) {
+  std::vector<nlohmann::json> data(pages.size());
+  std::vector<nlohmann::json*> marked(pages.size(), nullptr);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const json& object = objects[i];
+    const bool succeeded = object.value("status", "") == "success" && object.contains("data");
+    if (!succeeded || !ocr::marks_running_margins(pages[i].engine)) continue;
+    data[i] = nlohmann::json(object["data"]);
+    marked[i] = &data[i];
+  }
+  ocr::mark_running_margins(marked);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    if (marked[i] != nullptr) objects[i]["data"] = json(data[i]);
+  }
 }
 
 }  // namespace
@@ -71,8 +91,13 @@ json page_object(const jobs::PageRecord& page) {
 }
 
 json results_object(const std::vector<jobs::PageRecord>& pages) {
+  std::vector<json> objects;
+  for (const auto& page : pages) objects.push_back(page_object(page));
+  mark_running_margins(pages, objects);
   json results = json::object();
-  for (const auto& page : pages) results["page_" + std::to_string(page.page_index)] = page_object(page);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    results["page_" + std::to_string(pages[i].page_index)] = std::move(objects[i]);
+  }
   return results;
 }
 
