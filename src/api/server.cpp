@@ -246,22 +246,25 @@ awaitable<bool> dispatch(Connection& c, RequestParser& parser, const Target& tar
   }
 }
 
-// Counts a request as in flight for its lifetime, so a draining server
-// knows when the last one has been answered.
-class InFlight {
+// Counts one thing (a connection, a request in flight) for its lifetime, so
+// the limits and the drain read the counts. Movable, to follow a
+// connection into its coroutine.
+class Counted {
  public:
-  explicit InFlight(std::atomic<int>& count) : count_(count) { ++count_; }
-  ~InFlight() { --count_; }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
+  explicit Counted(std::atomic<int>& count) : count_(&count) { ++*count_; }
+  Counted(Counted&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  Counted& operator=(Counted&&) = delete;
+  ~Counted() {
+    if (count_ != nullptr) --*count_;
+  }
 
  private:
-  std::atomic<int>& count_;
+  std::atomic<int>* count_;
 };
 
 // Handles one request; false when the connection must close.
 awaitable<bool> handle_request(Connection& c, RequestParser& parser) {
-  const InFlight in_flight(c.shared.requests_in_flight);
+  const Counted in_flight(c.shared.requests_in_flight);
   const Target target = parse_target(parser.get().target());
   const Route route = match_route(parser.get().method(), target.path);
   const auto started = std::chrono::steady_clock::now();
@@ -325,20 +328,6 @@ awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Se
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-// Counts a connection as open for its lifetime.
-class OpenConnection {
- public:
-  explicit OpenConnection(std::atomic<int>& count) : count_(&count) { ++*count_; }
-  OpenConnection(OpenConnection&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
-  OpenConnection& operator=(OpenConnection&&) = delete;
-  ~OpenConnection() {
-    if (count_ != nullptr) --*count_;
-  }
-
- private:
-  std::atomic<int>* count_;
-};
-
 awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& options, Service& service,
                             ServerState& shared) {
   asio::steady_timer pause(acceptor.get_executor());
@@ -366,10 +355,10 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& option
       continue;
     }
     auto session = [](tcp::socket socket, const ServerOptions& options, Service& service, ServerState& shared,
-                      OpenConnection) -> awaitable<void> {
+                      Counted) -> awaitable<void> {
       co_await run_session(std::move(socket), options, service, shared);
     };
-    asio::co_spawn(executor, session(std::move(socket), options, service, shared, OpenConnection(shared.connections_open)),
+    asio::co_spawn(executor, session(std::move(socket), options, service, shared, Counted(shared.connections_open)),
                    [](std::exception_ptr e) {
       if (!e) return;
       try {
