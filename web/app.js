@@ -13,20 +13,53 @@ const RECONNECT_DELAYS_MS = [1000, 2000, 5000, 10000];
 const JOBS_PAGE_SIZE = 15;
 
 const $ = (id) => document.getElementById(id);
+const API_KEY_STORAGE = "visor.api_key";
+
+// The API key, when the server wants one (it answers 401 without). Kept in
+// this browser's local storage only.
+let api_key = localStorage.getItem(API_KEY_STORAGE) || "";
 
 // ---------------------------------------------------------------------------
 // Small helpers
 
-async function api(path, options) {
+async function api(path, options = {}) {
   let response;
+  const headers = { ...(options.headers || {}) };
+  if (api_key) headers.Authorization = "Bearer " + api_key;
   try {
-    response = await fetch(path, options);
+    response = await fetch(path, { ...options, headers });
   } catch (err) {
     throw new Error("The server cannot be reached (" + err.message + "). Is visor still running?");
   }
   const type = response.headers.get("Content-Type") || "";
   const body = type.includes("application/json") ? await response.json() : await response.text();
+  if (response.status === 401) ask_for_api_key(body && body.detail);
   return { status: response.status, ok: response.ok, body };
+}
+
+// URLs the browser loads itself (EventSource, <img>) cannot carry headers:
+// the key goes in the query, which the server accepts there only.
+function with_key(url) {
+  if (!api_key) return url;
+  return url + (url.includes("?") ? "&" : "?") + "api_key=" + encodeURIComponent(api_key);
+}
+
+function ask_for_api_key(reason) {
+  $("key-form").hidden = false;
+  show($("key-error"), api_key ? "The saved API key was refused: " + (reason || "") : reason || "This server needs an API key.");
+}
+
+function setup_api_key() {
+  $("api-key").value = api_key;
+  $("key-form").hidden = !api_key;
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api_key = $("api-key").value.trim();
+    if (api_key) localStorage.setItem(API_KEY_STORAGE, api_key);
+    else localStorage.removeItem(API_KEY_STORAGE);
+    show($("key-error"), "");
+    load_jobs();
+  });
 }
 
 // The message a person should read for an API error body.
@@ -110,7 +143,7 @@ function page_card(job, index) {
   card.querySelector(".page-title").textContent = `Page ${index + 1} of ${job.total_pages}`;
   const image = card.querySelector(".page-image");
   image.alt = `Page ${index + 1}`;
-  image.src = `/ocr/page/${job.job_id}/${index}?dpi=${Math.min(PAGE_IMAGE_DPI, job.dpi)}`;
+  image.src = with_key(`/ocr/page/${job.job_id}/${index}?dpi=${Math.min(PAGE_IMAGE_DPI, job.dpi)}`);
   // Keep cards in page order whatever order pages finish in.
   const later = [...$("pages").children].find((c) => Number(c.dataset.index) > index);
   $("pages").insertBefore(card, later || null);
@@ -195,7 +228,8 @@ function set_progress(job, status) {
   const bar = $("progress-bar");
   bar.style.width = (status === "completed" ? 100 : percent) + "%";
   bar.classList.toggle("done", status === "completed");
-  bar.classList.toggle("bad", status === "failed" || status === "expired");
+  bar.classList.toggle("bad", status === "failed" || status === "expired" || status === "cancelled");
+  $("cancel-job").hidden = !(status === "pending" || status === "running");
   bar.parentElement.setAttribute("aria-valuenow", String(status === "completed" ? 100 : percent));
   const badge = $("job-status");
   badge.textContent = status;
@@ -246,7 +280,7 @@ function finish_with_error(message, status) {
 function follow(job) {
   stop_following();
   const query = "?pages=true" + (current.last_event_id ? "&last_event_id=" + encodeURIComponent(current.last_event_id) : "");
-  const source = new EventSource(`/ocr/stream/${job.job_id}${query}`);
+  const source = new EventSource(with_key(`/ocr/stream/${job.job_id}${query}`));
   current.source = source;
   current.timer = setInterval(() => set_progress(current.job, $("job-status").textContent || "pending"), 1000);
   const on = (name, handle) => source.addEventListener(name, (event) => {
@@ -266,7 +300,10 @@ function follow(job) {
     finish_with_result(data);
     load_jobs();
   });
-  on("error", (data) => finish_with_error(data.error, data.error && data.error.includes("expired") ? "expired" : "failed"));
+  on("error", (data) => {
+    const status = data.status === "cancelled" ? "cancelled" : data.error && data.error.includes("expired") ? "expired" : "failed";
+    finish_with_error(data.error, status);
+  });
   on("timeout", () => {
     stop_following();
     follow(current.job);  // the job goes on: keep watching
@@ -309,6 +346,7 @@ async function reopen(job_id, quiet) {
   if (job.status === "pending" || job.status === "running") return follow(current.job);
   if (job.status === "failed") return finish_with_error("The job failed: " + job.error, "failed");
   if (job.status === "expired") return finish_with_error(job.message, "expired");
+  if (job.status === "cancelled") return finish_with_error(job.error, "cancelled");
   const result = await api(`/ocr/result/${job_id}`);
   if (!result.ok) return finish_with_error(describe_error(result), result.body.status || "failed");
   finish_with_result(result.body);
@@ -443,8 +481,17 @@ function setup_downloads() {
 
 // ---------------------------------------------------------------------------
 
+async function cancel_current_job() {
+  const job = current.job;
+  const reply = await api(`/ocr/jobs/${job.job_id}`, { method: "DELETE" });
+  if (!reply.ok) return show($("job-error"), describe_error(reply));
+  finish_with_error(reply.body.error, "cancelled");
+}
+
+setup_api_key();
 setup_drop_zone();
 setup_downloads();
+$("cancel-job").addEventListener("click", () => cancel_current_job().catch((err) => show($("job-error"), err.message)));
 $("upload").addEventListener("submit", submit);
 $("refresh").addEventListener("click", () => load_jobs());
 $("more-jobs").addEventListener("click", () => load_jobs(true));

@@ -80,6 +80,9 @@ awaitable<bool> send_final_events(EventWriter& events, Service& service, const j
     case jobs::JobStatus::failed:
       co_await events.send("error", sse_error_event(job.id, job.error), end);
       break;
+    case jobs::JobStatus::cancelled:
+      co_await events.send("error", sse_error_event(job.id, job.error, "cancelled"), end);
+      break;
     case jobs::JobStatus::expired:
       co_await events.send("error", sse_error_event(job.id, expired), end);
       break;
@@ -126,7 +129,8 @@ class OpenStream {
 
 }  // namespace
 
-awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& target, const std::string& job_id) {
+awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& target, const std::string& job_id,
+                           const Caller& caller) {
   Service& service = c.service;
   parser.body_limit(kSmallBodyLimit);
   if (!co_await drain_body(c, parser)) co_return;
@@ -137,9 +141,14 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
                             parser, false);
     co_return;
   }
-  auto found = co_await service.find_job(job_id);
+  auto found = co_await service.find_job(job_id, caller);
   if (!found) {
     co_await write_response(c, error_response(found.error()), parser, false);
+    co_return;
+  }
+  auto slot = service.open_stream(caller);
+  if (!slot) {
+    co_await write_response(c, error_response(slot.error()), parser, false);
     co_return;
   }
   StreamCursor cursor = resume_point(parser, target, found->total_pages);
@@ -180,9 +189,12 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
       if (!co_await send_new_pages(events, service, job, cursor)) co_return;
     }
     if (co_await send_final_events(events, service, job, status)) break;
-    if (elapsed >= service.options().sse_timeout) {
-      // The job goes on: a client reconnecting resumes from here.
-      co_await events.send("timeout", sse_timeout_event(job_id, service.options().sse_timeout), format_cursor(cursor));
+    if (elapsed >= service.options().sse_timeout || service.draining()) {
+      // The job goes on: a client reconnecting (to this server once it is
+      // back, or to another) resumes from here.
+      const Json ending = service.draining() ? sse_shutdown_event(job_id)
+                                             : sse_timeout_event(job_id, service.options().sse_timeout);
+      co_await events.send("timeout", ending, format_cursor(cursor));
       co_await events.send("close", sse_close_event(), format_cursor(cursor));
       break;
     }

@@ -48,6 +48,8 @@ http::status status_for(const Error& error) {
     case Error::Kind::unavailable: return http::status::service_unavailable;
     case Error::Kind::timeout: return http::status::gateway_timeout;
     case Error::Kind::internal: return http::status::internal_server_error;
+    case Error::Kind::unauthenticated: return http::status::unauthorized;
+    case Error::Kind::too_many: return http::status::too_many_requests;
   }
   return http::status::internal_server_error;
 }
@@ -64,16 +66,22 @@ Response error_response(http::status status, std::string_view detail) {
   return json_response(status, {{"detail", detail}});
 }
 
-Response error_response(const Error& error) { return error_response(status_for(error), error.message); }
+Response error_response(const Error& error) {
+  Response response = error_response(status_for(error), error.message);
+  if (error.retry_after_s > 0) response.set(http::field::retry_after, std::to_string(error.retry_after_s));
+  // RFC 9110: a 401 names the scheme the client should use.
+  if (error.kind == Error::Kind::unauthenticated) response.set(http::field::www_authenticate, "Bearer");
+  return response;
+}
 
 void add_cors_headers(http::fields& fields) {
   fields.set(http::field::access_control_allow_origin, "*");
-  fields.set(http::field::access_control_expose_headers, "Deprecation, Retry-After, Content-Disposition");
+  fields.set(http::field::access_control_expose_headers, "Deprecation, Retry-After, Content-Disposition, WWW-Authenticate");
 }
 
 Response preflight_response(std::string_view requested_headers) {
   Response response(http::status::no_content, 11);
-  response.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+  response.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
   response.set(http::field::access_control_allow_headers,
                requested_headers.empty() ? "Authorization, Content-Type, Last-Event-ID, Idempotency-Key"
                                          : requested_headers);

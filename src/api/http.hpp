@@ -19,13 +19,15 @@ using Response = http::response<http::string_body>;
 
 // The status code for an error crossing into HTTP: bad_input 400,
 // invalid_request 422, too_large 413, not_found 404, conflict 409, unavailable 503, timeout 504,
-// internal 500.
+// internal 500, unauthenticated 401, too_many 429.
 http::status status_for(const Error& error);
 
 // Fields keep their insertion order (ordered_json), as the seed shows them.
 Response json_response(http::status status, const nlohmann::ordered_json& body);
 // FastAPI's error shape: {"detail": "..."}.
 Response error_response(http::status status, std::string_view detail);
+// With Retry-After when the error says when to retry, and
+// WWW-Authenticate: Bearer for 401.
 Response error_response(const Error& error);
 
 // Lets pages from any origin call the API and read its headers (the seed's

@@ -170,6 +170,9 @@ Status parse_part_headers(std::string_view block, FormPart& part, bool& is_file)
     const std::string_view name = trim(line.substr(0, colon));
     const std::string_view value = trim(line.substr(colon + 1));
     if (equals_ignoring_case(name, "content-disposition")) {
+      // A second one would mix the two (the filename of one, the size limit
+      // of the other), and other parsers may read only the first: refuse.
+      if (has_disposition) return Error::bad_input("A multipart part has more than one Content-Disposition header");
       if (Status status = apply_disposition(value, part, is_file); !status.ok()) return status;
       has_disposition = true;
     } else if (equals_ignoring_case(name, "content-type")) {

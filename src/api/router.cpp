@@ -29,13 +29,15 @@ constexpr std::array<FixedRoute, 12> kFixedRoutes{{
 
 struct JobRoute {
   std::string_view prefix;
+  verb method;
   RouteId id;
 };
 
-constexpr std::array<JobRoute, 3> kJobRoutes{{
-    {"/ocr/status/", RouteId::status},
-    {"/ocr/result/", RouteId::result},
-    {"/ocr/stream/", RouteId::stream},
+constexpr std::array<JobRoute, 4> kJobRoutes{{
+    {"/ocr/status/", verb::get, RouteId::status},
+    {"/ocr/result/", verb::get, RouteId::result},
+    {"/ocr/stream/", verb::get, RouteId::stream},
+    {"/ocr/jobs/", verb::delete_, RouteId::cancel},
 }};
 
 constexpr std::string_view kAssetPrefix = "/static/";
@@ -46,7 +48,7 @@ struct RouteName {
   std::string_view name;
 };
 
-constexpr std::array<RouteName, 19> kRouteNames{{
+constexpr std::array<RouteName, 20> kRouteNames{{
     {RouteId::web_app, "/"},
     {RouteId::api_index, "/api"},
     {RouteId::health, "/healthz"},
@@ -63,6 +65,7 @@ constexpr std::array<RouteName, 19> kRouteNames{{
     {RouteId::result, "/ocr/result/{job_id}"},
     {RouteId::stream, "/ocr/stream/{job_id}"},
     {RouteId::page_image, "/ocr/page/{job_id}/{page}"},
+    {RouteId::cancel, "/ocr/jobs/{job_id}"},
     {RouteId::preflight, "preflight"},
     {RouteId::not_found, "not_found"},
     {RouteId::method_not_allowed, "method_not_allowed"},
@@ -93,7 +96,7 @@ Route match_route(verb method, std::string_view path) {
     if (id.empty() || id.find('/') != std::string_view::npos) break;
     Route route = route_of(job.id);
     route.job_id = id;
-    return with_method(method, verb::get, std::move(route));
+    return with_method(method, job.method, std::move(route));
   }
   if (path.starts_with(kPagePrefix)) {
     const std::string_view rest = path.substr(kPagePrefix.size());

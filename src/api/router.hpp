@@ -27,6 +27,7 @@ enum class RouteId {
   result,
   stream,
   page_image,  // GET /ocr/page/{job_id}/{page}
+  cancel,      // DELETE /ocr/jobs/{job_id}
   preflight,
   not_found,
   method_not_allowed,
@@ -34,7 +35,7 @@ enum class RouteId {
 
 struct Route {
   RouteId id = RouteId::not_found;
-  std::string job_id;  // for status, result and stream; not yet validated
+  std::string job_id;  // for status, result, stream, page_image and cancel; not yet validated
   std::string asset;   // for asset: the path after /static/
   std::string page;    // for page_image: the page index as written; not yet validated
 };

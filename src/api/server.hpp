@@ -18,6 +18,10 @@ struct ServerOptions {
   int io_threads = 2;
   std::chrono::seconds header_timeout{30};  // to receive a request's headers
   std::chrono::seconds body_timeout{60};    // between two pieces of a body
+  // Connections open at once; more are answered 503 and closed.
+  int max_connections = 10000;
+  // On SIGTERM/SIGINT: how long requests in flight may take to finish.
+  std::chrono::seconds drain_timeout{10};
   LogFormat log_format = LogFormat::text;   // of the per-request log (access_log.hpp)
 };
 
@@ -33,7 +37,10 @@ class HttpServer {
   Status listen();
   unsigned short port() const;
 
-  // Serves until stop() or SIGINT/SIGTERM. REQUIRES: listen() succeeded.
+  // Serves until stop() or SIGINT/SIGTERM. A signal drains: no new
+  // connections, submissions answered 503, SSE streams ended with a final
+  // `timeout` + `close`, requests in flight given drain_timeout to finish.
+  // REQUIRES: listen() succeeded.
   void run();
   // Thread-safe.
   void stop();

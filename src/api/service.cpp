@@ -6,6 +6,7 @@
 #include "api/blocking.hpp"
 #include "api/views.hpp"
 #include "util/base64.hpp"
+#include "util/digest.hpp"
 #include "util/duration.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -19,6 +20,8 @@ using json = Json;
 constexpr int kMinDpi = 72;
 constexpr int kMaxDpi = 600;
 constexpr std::string_view kDefaultFilename = "document.pdf";
+constexpr std::size_t kMaxIdempotencyKeyLength = 255;
+constexpr int kStreamRetryAfterSeconds = 5;
 
 std::optional<int> parse_int(std::string_view text) {
   int value = 0;
@@ -32,6 +35,33 @@ FormPart* find_part(std::vector<FormPart>& parts, std::string_view name) {
     if (part.name == name) return &part;
   }
   return nullptr;
+}
+
+// Visible ASCII only, so a key is the same on every hop and in the store.
+Status check_idempotency_key(std::string_view key) {
+  if (key.size() > kMaxIdempotencyKeyLength) {
+    return Error::invalid_request("Idempotency-Key must be at most " + std::to_string(kMaxIdempotencyKeyLength) +
+                                  " characters");
+  }
+  for (const char c : key) {
+    if (c < 0x21 || c > 0x7e) return Error::invalid_request("Idempotency-Key must be printable ASCII without spaces");
+  }
+  return {};
+}
+
+// What makes two submissions "the same request" for an Idempotency-Key.
+std::string submission_fingerprint(const Submission& submission, std::string_view document) {
+  return util::Sha256()
+      .add(submission.model)
+      .add("\n")
+      .add(std::to_string(submission.dpi))
+      .add("\n")
+      .add(document)
+      .hex_digest();
+}
+
+int whole_seconds_after(std::chrono::milliseconds wait) {
+  return static_cast<int>(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
 }
 
 }  // namespace
@@ -56,7 +86,9 @@ Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOpti
       metrics_(metrics),
       hooks_(std::move(hooks)),
       api_metrics_(metrics),
-      watcher_(store, options.sse_poll) {
+      watcher_(store, options.sse_poll),
+      submit_limiter_(options.submit_rate, options.submit_burst),
+      streams_(options.max_streams_per_key, options.max_streams) {
   register_store_metrics(metrics);
 }
 
@@ -75,7 +107,7 @@ void Service::register_store_metrics(util::metrics::Registry& registry) {
       return;
     }
     for (auto status : {jobs::JobStatus::pending, jobs::JobStatus::running, jobs::JobStatus::completed,
-                        jobs::JobStatus::failed, jobs::JobStatus::expired}) {
+                        jobs::JobStatus::failed, jobs::JobStatus::expired, jobs::JobStatus::cancelled}) {
       by_status.with({jobs::status_name(status)}).set(static_cast<double>(stats->jobs_by_status[static_cast<std::size_t>(status)]));
     }
     depth.set(static_cast<double>(stats->queued_pages));
@@ -84,7 +116,11 @@ void Service::register_store_metrics(util::metrics::Registry& registry) {
   });
 }
 
-Result<Submission> Service::parse_submission(const Target& target) const {
+Result<Submission> Service::parse_submission(const Target& target, std::string_view idempotency_key,
+                                             const std::string& rate_key) {
+  if (draining()) {
+    return Error::unavailable("The server is shutting down; submit again in a moment").retry_after(5);
+  }
   Submission submission;
   if (auto model = target.param("model"); model && !model->empty()) {
     const auto ids = models_.model_ids();
@@ -103,17 +139,65 @@ Result<Submission> Service::parse_submission(const Target& target) const {
     }
     submission.dpi = *dpi;
   }
+  if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
+  submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
+  if (const auto wait = submit_limiter_.admit(rate_key)) {
+    return Error::too_many("Too many submissions: the limit is " + util::describe_rate(options_.submit_rate) +
+                               (rate_key.starts_with("key-") ? " per API key" : " per client") + "; retry in " +
+                               std::to_string(whole_seconds_after(*wait)) + " s",
+                           whole_seconds_after(*wait));
+  }
   return submission;
 }
 
-asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission, std::vector<FormPart>& parts) {
+namespace {
+
+// The job as the submit reply shows it, before any worker touched it.
+jobs::Job accepted_job(const jobs::NewJob& job) {
+  jobs::Job accepted;
+  accepted.id = job.id;
+  accepted.owner = job.owner;
+  accepted.filename = job.filename;
+  accepted.model = job.model;
+  accepted.dpi = job.dpi;
+  accepted.total_pages = job.total_pages;
+  accepted.submitted_at = job.submitted_at;
+  return accepted;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::optional<Submitted>>> Service::replay(const Caller& caller, const Submission& submission,
+                                                                 const std::string& fingerprint) {
+  const std::string owner = caller.owner.value_or("");
+  auto earlier = co_await run_blocking(blocking_, [&] {
+    return store_.find_idempotent_job(owner, submission.idempotency_key, fingerprint, util::now_ms());
+  });
+  if (!earlier) co_return earlier.take_error();
+  if (!*earlier) co_return std::optional<Submitted>();
+  auto job = co_await run_blocking(blocking_, [&] { return store_.get_job(**earlier); });
+  if (!job) co_return job.take_error();
+  util::log_info("job.replayed", {{"job_id", job->id}, {"idempotency_key", submission.idempotency_key}});
+  co_return std::optional<Submitted>(Submitted{std::move(*job), true});
+}
+
+asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission, std::vector<FormPart>& parts,
+                                                   const Caller& caller) {
   FormPart* file = find_part(parts, "file");
   if (file == nullptr) {
     co_return Error::invalid_request("Missing form field 'file': upload the PDF as multipart/form-data field 'file'");
   }
   auto bytes = std::make_shared<const std::string>(std::move(file->data));
   file->data.clear();
+
+  std::string fingerprint;
+  if (!submission.idempotency_key.empty()) {
+    fingerprint = submission_fingerprint(submission, *bytes);
+    auto earlier = co_await replay(caller, submission, fingerprint);
+    if (!earlier) co_return earlier.take_error();
+    if (*earlier) co_return std::move(**earlier);
+  }
 
   // The page count comes from a child process: this one never parses uploads.
   auto facts = co_await run_blocking(blocking_, [&] { return documents_.inspect(*bytes); });
@@ -127,29 +211,55 @@ asio::awaitable<Result<jobs::Job>> Service::submit(const Submission& submission,
   jobs::NewJob job;
   job.submitted_at = util::now_ms();
   job.id = jobs::new_job_id(job.submitted_at);
+  job.owner = caller.owner.value_or("");
   job.filename = file->filename.empty() ? std::string(kDefaultFilename) : file->filename;
   job.model = submission.model;
   job.dpi = submission.dpi;
   job.total_pages = pages;
   job.document = std::move(bytes);
+  job.idempotency_key = submission.idempotency_key;
+  job.fingerprint = fingerprint;
   auto created = co_await run_blocking(blocking_, [&] { return store_.create_job(job); });
+  if (!created && created.error().kind == Error::Kind::conflict && !job.idempotency_key.empty()) {
+    // A concurrent request with the same key won the race: answer with its job.
+    auto earlier = co_await replay(caller, submission, fingerprint);
+    if (!earlier) co_return earlier.take_error();
+    if (*earlier) co_return std::move(**earlier);
+  }
   if (!created) {
     util::log_error("job.not_stored", {{"job_id", job.id}, {"error", created.error().message}});
-    co_return Error::unavailable("The job could not be stored, try again later: " + created.error().message);
+    co_return Error::unavailable("The job could not be stored, try again later: " + created.error().message)
+        .retry_after(5);
   }
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
                                    {"pages", std::to_string(job.total_pages)},
-                                   {"bytes", std::to_string(job.document->size())}});
+                                   {"bytes", std::to_string(job.document->size())}, {"caller", caller.name}});
   if (hooks_.on_job_created) hooks_.on_job_created();
+  co_return Submitted{accepted_job(job), false};
+}
 
-  jobs::Job accepted;
-  accepted.id = job.id;
-  accepted.filename = job.filename;
-  accepted.model = job.model;
-  accepted.dpi = job.dpi;
-  accepted.total_pages = job.total_pages;
-  accepted.submitted_at = job.submitted_at;
-  co_return accepted;
+asio::awaitable<Response> Service::cancel(std::string job_id, const Caller& caller) {
+  auto job = co_await find_job(job_id, caller);
+  if (!job) co_return error_response(job.error());
+  const Status cancelled = co_await run_blocking(
+      blocking_, [&] { return store_.cancel_job(job->id, "Job cancelled at the client's request", util::now_ms()); });
+  if (!cancelled) co_return error_response(cancelled.error());
+  util::log_info("job.cancelled", {{"job_id", job->id}, {"caller", caller.name}});
+  co_return co_await status(std::move(job_id), caller);
+}
+
+Result<util::KeyedSlots::Slot> Service::open_stream(const Caller& caller) {
+  // Without keys there is no tenant to cap: only the total applies.
+  auto acquired = streams_.acquire(caller.owner);
+  if (acquired.slot) return std::move(*acquired.slot);
+  if (acquired.refusal == util::KeyedSlots::Refusal::key_full) {
+    return Error::too_many("This API key already has " + std::to_string(options_.max_streams_per_key) +
+                               " streams open, the most allowed; close one or poll /ocr/status instead",
+                           kStreamRetryAfterSeconds);
+  }
+  return Error::unavailable("The server has " + std::to_string(options_.max_streams) +
+                            " streams open, its limit; retry shortly or poll /ocr/status instead")
+      .retry_after(kStreamRetryAfterSeconds);
 }
 
 Response Service::models() const {
@@ -203,7 +313,7 @@ Result<jobs::ListQuery> parse_list_query(const Target& target) {
   if (auto text = target.param("status"); text && !text->empty()) {
     query.status = jobs::parse_status(*text);
     if (!query.status) {
-      return Error::invalid_request("status must be one of pending, running, completed, failed, expired; got '" +
+      return Error::invalid_request("status must be one of pending, running, completed, failed, expired, cancelled; got '" +
                                     std::string(*text) + "'");
     }
   }
@@ -218,9 +328,10 @@ Result<jobs::ListQuery> parse_list_query(const Target& target) {
 
 }  // namespace
 
-asio::awaitable<Response> Service::list_jobs(const Target& target) {
+asio::awaitable<Response> Service::list_jobs(const Target& target, const Caller& caller) {
   auto query = parse_list_query(target);
   if (!query) co_return error_response(query.error());
+  query->owner = caller.owner;
   auto list = co_await run_blocking(blocking_, [&] { return store_.list_jobs(*query); });
   if (!list) co_return error_response(list.error());
   json entries = json::array();
@@ -229,9 +340,10 @@ asio::awaitable<Response> Service::list_jobs(const Target& target) {
   co_return json_response(http::status::ok, {{"jobs", std::move(entries)}, {"next_cursor", next}});
 }
 
-asio::awaitable<Response> Service::page_image(std::string job_id, std::string_view page, const Target& target) {
+asio::awaitable<Response> Service::page_image(std::string job_id, std::string_view page, const Target& target,
+                                              const Caller& caller) {
   constexpr int kMinImageDpi = 36;
-  auto job = co_await find_job(job_id);
+  auto job = co_await find_job(job_id, caller);
   if (!job) co_return error_response(job.error());
   const auto index = parse_int(page);
   if (!index || *index < 0) co_return error_response(http::status::unprocessable_entity, "page must be a page index (0, 1, ...)");
@@ -275,10 +387,12 @@ Result<std::string> Service::render_page_png(const jobs::Job& job, int page_inde
   return documents_.page_png(**bytes, request);
 }
 
-asio::awaitable<Result<jobs::Job>> Service::find_job(const std::string& job_id) {
-  if (!jobs::is_valid_job_id(job_id)) co_return Error::not_found("Job " + job_id + " not found");
+asio::awaitable<Result<jobs::Job>> Service::find_job(const std::string& job_id, const Caller& caller) {
+  const Error unknown = Error::not_found("Job " + job_id + " not found");
+  if (!jobs::is_valid_job_id(job_id)) co_return unknown;
   auto job = co_await run_blocking(blocking_, [&] { return store_.get_job(job_id); });
-  if (!job && job.error().kind == Error::Kind::not_found) co_return Error::not_found("Job " + job_id + " not found");
+  if (!job && job.error().kind == Error::Kind::not_found) co_return unknown;
+  if (job && caller.owner && job->owner != *caller.owner) co_return unknown;
   co_return job;
 }
 
@@ -286,15 +400,15 @@ asio::awaitable<Result<std::vector<jobs::PageRecord>>> Service::read_pages(const
   co_return co_await run_blocking(blocking_, [&] { return store_.read_pages(job_id); });
 }
 
-asio::awaitable<Response> Service::status(std::string job_id) {
-  auto job = co_await find_job(job_id);
+asio::awaitable<Response> Service::status(std::string job_id, const Caller& caller) {
+  auto job = co_await find_job(job_id, caller);
   if (!job) co_return error_response(job.error());
   co_return json_response(http::status::ok,
                           status_body(*job, jobs::effective_status(*job, util::now_ms()), options_.result_ttl));
 }
 
-asio::awaitable<Response> Service::result(std::string job_id, bool annotate) {
-  auto job = co_await find_job(job_id);
+asio::awaitable<Response> Service::result(std::string job_id, bool annotate, const Caller& caller) {
+  auto job = co_await find_job(job_id, caller);
   if (!job) co_return error_response(job.error());
   co_return co_await result_for(*job, annotate);
 }
@@ -309,6 +423,8 @@ asio::awaitable<Response> Service::result_for(const jobs::Job& job, bool annotat
       co_return json_response(http::status::not_found, result_expired_body(job, options_.result_ttl));
     case jobs::JobStatus::failed:
       co_return json_response(http::status::unprocessable_entity, result_failed_body(job));
+    case jobs::JobStatus::cancelled:
+      co_return json_response(http::status::conflict, result_failed_body(job));
     case jobs::JobStatus::completed:
       break;
   }

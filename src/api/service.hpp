@@ -4,6 +4,7 @@
 // work runs on the blocking pool; every method is a coroutine on the
 // caller's executor.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/api_keys.hpp"
 #include "api/http.hpp"
 #include "api/job_watcher.hpp"
 #include "api/multipart.hpp"
@@ -22,6 +24,7 @@
 #include "jobs/job_store.hpp"
 #include "pdf/document_tool.hpp"
 #include "util/metrics.hpp"
+#include "util/rate_limit.hpp"
 
 namespace visor::api {
 
@@ -32,6 +35,14 @@ struct ServiceOptions {
   std::chrono::seconds sse_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds sse_poll{250};
   std::chrono::milliseconds sse_heartbeat{1500};
+  // Submissions per API key (per client address when keys are off).
+  util::Rate submit_rate;
+  int submit_burst = 0;  // 0: one period's worth
+  // Open SSE streams per API key (keys on only) and in total; 0: no limit.
+  int max_streams_per_key = 100;
+  int max_streams = 4000;
+  // Empty: the server is open.
+  ApiKeys api_keys;
 };
 
 // The models this server offers and whether their engines can take work.
@@ -52,6 +63,15 @@ class ModelCatalog {
 struct Submission {
   std::string model = "dotsocr";
   int dpi = 200;
+  // The Idempotency-Key header; empty when not sent.
+  std::string idempotency_key;
+};
+
+// What submit() did: a new job, or the one an earlier request with the same
+// Idempotency-Key created.
+struct Submitted {
+  jobs::Job job;
+  bool replayed = false;
 };
 
 // What the service learns from the rest of the process. Each may be
@@ -86,12 +106,33 @@ class Service {
 
   const ServiceOptions& options() const { return options_; }
 
-  // Validates the query of a submission: unsupported model (400), dpi
-  // not an integer in 72..600 (422), model backend unreachable (503).
-  Result<Submission> parse_submission(const Target& target) const;
+  // Who presents `key` (see ApiKeys::identify).
+  Result<Caller> identify(std::optional<std::string_view> key) const { return options_.api_keys.identify(key); }
 
-  // Validates the upload and records the job; the errors are the reply.
-  boost::asio::awaitable<Result<jobs::Job>> submit(const Submission& submission, std::vector<FormPart>& parts);
+  // Validates a submission before its body is read: unsupported model
+  // (400), dpi not an integer in 72..600 (422), malformed Idempotency-Key
+  // (422), server draining or model backend unreachable (503), caller over
+  // the submission rate (429). `rate_key` identifies the caller for the
+  // rate limit.
+  Result<Submission> parse_submission(const Target& target, std::string_view idempotency_key,
+                                      const std::string& rate_key);
+
+  // Validates the upload and records the job for `caller`; the errors are
+  // the reply. With an Idempotency-Key seen before, the earlier job.
+  boost::asio::awaitable<Result<Submitted>> submit(const Submission& submission, std::vector<FormPart>& parts,
+                                                   const Caller& caller);
+
+  // DELETE /ocr/jobs/{job_id}: cancels a pending or running job; 200 with
+  // its status (also when already cancelled), 409 once it ended otherwise.
+  boost::asio::awaitable<Response> cancel(std::string job_id, const Caller& caller);
+
+  // A place among the open SSE streams, held while the stream is open;
+  // too_many (429) over the per-key cap, unavailable (503) over the total.
+  Result<util::KeyedSlots::Slot> open_stream(const Caller& caller);
+
+  // Shutting down: streams end with a final event, submissions get 503.
+  void begin_draining() { draining_ = true; }
+  bool draining() const { return draining_; }
 
   Response models() const;
   // GET /healthz: 200 while the process serves HTTP at all.
@@ -103,17 +144,19 @@ class Service {
   boost::asio::awaitable<Response> metrics();
   // GET /ocr/jobs?status=&limit=&cursor=: newest first; 422 for a bad
   // parameter.
-  boost::asio::awaitable<Response> list_jobs(const Target& target);
+  boost::asio::awaitable<Response> list_jobs(const Target& target, const Caller& caller);
   // GET /ocr/page/{job_id}/{page}?dpi=: one page of the uploaded document
   // as PNG, at `dpi` (36 to the job's DPI; default the job's DPI, where
   // dotsocr boxes are in pixels). 404 for unknown jobs, pages out of range
   // and expired jobs; 422 for a bad page or dpi.
-  boost::asio::awaitable<Response> page_image(std::string job_id, std::string_view page, const Target& target);
-  boost::asio::awaitable<Response> status(std::string job_id);
-  boost::asio::awaitable<Response> result(std::string job_id, bool annotate);
+  boost::asio::awaitable<Response> page_image(std::string job_id, std::string_view page, const Target& target,
+                                             const Caller& caller);
+  boost::asio::awaitable<Response> status(std::string job_id, const Caller& caller);
+  boost::asio::awaitable<Response> result(std::string job_id, bool annotate, const Caller& caller);
 
-  // Loads a job for a read; the error reply for unknown or malformed ids.
-  boost::asio::awaitable<Result<jobs::Job>> find_job(const std::string& job_id);
+  // Loads a job for a read by `caller`; not_found for unknown or malformed
+  // ids and for another key's jobs, so their existence does not leak.
+  boost::asio::awaitable<Result<jobs::Job>> find_job(const std::string& job_id, const Caller& caller);
   // The reply of GET /ocr/result for `job` as it is now.
   boost::asio::awaitable<Response> result_for(const jobs::Job& job, bool annotate);
   boost::asio::awaitable<Result<std::vector<jobs::PageRecord>>> read_pages(const std::string& job_id);
@@ -123,6 +166,9 @@ class Service {
   boost::asio::thread_pool& blocking_pool() { return blocking_; }
 
  private:
+  // The job an earlier submission with the same Idempotency-Key created.
+  boost::asio::awaitable<Result<std::optional<Submitted>>> replay(const Caller& caller, const Submission& submission,
+                                                                 const std::string& fingerprint);
   Result<Json> annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
   void register_store_metrics(util::metrics::Registry& registry);
   Result<std::string> render_page_png(const jobs::Job& job, int page_index, int dpi);
@@ -136,6 +182,9 @@ class Service {
   ServiceHooks hooks_;
   ApiMetrics api_metrics_;
   JobWatcher watcher_;
+  util::KeyedRateLimiter submit_limiter_;
+  util::KeyedSlots streams_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace visor::api

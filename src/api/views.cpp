@@ -1,5 +1,6 @@
 #include "api/views.hpp"
 
+#include "ocr/running_margins.hpp"
 #include "util/duration.hpp"
 #include "util/time.hpp"
 
@@ -23,8 +24,28 @@ std::string status_message(const jobs::Job& job, jobs::JobStatus status, std::ch
     case jobs::JobStatus::completed: return "Job completed successfully";
     case jobs::JobStatus::failed: return "Job failed: " + job.error;
     case jobs::JobStatus::expired: return expired_message(result_ttl);
+    case jobs::JobStatus::cancelled: return job.error;
   }
   return "";
+}
+
+// The embedded engine judges running headers and footers over the whole
+// document once its pages are together (ocr/running_margins.hpp): applied
+// to the data of the successful pages it produced.
+void mark_running_margins(const std::vector<jobs::PageRecord>& pages, std::vector<json>& objects) {
+  std::vector<nlohmann::json> data(pages.size());
+  std::vector<nlohmann::json*> marked(pages.size(), nullptr);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const json& object = objects[i];
+    const bool succeeded = object.value("status", "") == "success" && object.contains("data");
+    if (!succeeded || !ocr::marks_running_margins(pages[i].engine)) continue;
+    data[i] = nlohmann::json(object["data"]);
+    marked[i] = &data[i];
+  }
+  ocr::mark_running_margins(marked);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    if (marked[i] != nullptr) objects[i]["data"] = json(data[i]);
+  }
 }
 
 }  // namespace
@@ -58,7 +79,7 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
                {"submitted_at", util::format_iso8601(job.submitted_at)},
                {"started_at", optional_time(job.started_at)},
                {"completed_at", optional_time(job.completed_at)}};
-  if (status == jobs::JobStatus::failed) body["error"] = job.error;
+  if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) body["error"] = job.error;
   return body;
 }
 
@@ -70,8 +91,13 @@ json page_object(const jobs::PageRecord& page) {
 }
 
 json results_object(const std::vector<jobs::PageRecord>& pages) {
+  std::vector<json> objects;
+  for (const auto& page : pages) objects.push_back(page_object(page));
+  mark_running_margins(pages, objects);
   json results = json::object();
-  for (const auto& page : pages) results["page_" + std::to_string(page.page_index)] = page_object(page);
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    results["page_" + std::to_string(pages[i].page_index)] = std::move(objects[i]);
+  }
   return results;
 }
 
@@ -101,7 +127,7 @@ json job_summary(const jobs::Job& job, jobs::JobStatus status) {
                   {"submitted_at", util::format_iso8601(job.submitted_at)},
                   {"started_at", optional_time(job.started_at)},
                   {"completed_at", optional_time(job.completed_at)}};
-  if (status == jobs::JobStatus::failed) summary["error"] = job.error;
+  if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) summary["error"] = job.error;
   return summary;
 }
 
@@ -133,11 +159,12 @@ json result_expired_body(const jobs::Job& job, std::chrono::seconds result_ttl) 
 }
 
 json result_failed_body(const jobs::Job& job) {
+  const bool cancelled = job.status == jobs::JobStatus::cancelled;
   return {{"success", false},
           {"job_id", job.id},
-          {"status", "failed"},
+          {"status", cancelled ? "cancelled" : "failed"},
           {"error", job.error},
-          {"message", "Job failed: " + job.error}};
+          {"message", cancelled ? job.error : "Job failed: " + job.error}};
 }
 
 json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t elapsed_seconds) {
@@ -164,14 +191,20 @@ json sse_page_event(const jobs::Job& job, const jobs::PageRecord& page) {
           {"result", page_object(page)}};
 }
 
-json sse_error_event(const std::string& job_id, const std::string& error) {
-  return {{"status", "error"}, {"job_id", job_id}, {"error", error}};
+json sse_error_event(const std::string& job_id, const std::string& error, std::string_view status) {
+  return {{"status", status}, {"job_id", job_id}, {"error", error}};
 }
 
 json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit) {
   return {{"status", "timeout"},
           {"job_id", job_id},
           {"message", "Job still running after " + util::describe_duration(limit)}};
+}
+
+json sse_shutdown_event(const std::string& job_id) {
+  return {{"status", "timeout"},
+          {"job_id", job_id},
+          {"message", "The server is shutting down; the job goes on, reconnect to keep following it"}};
 }
 
 json sse_close_event() { return {{"message", "Stream complete"}}; }

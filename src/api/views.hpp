@@ -48,7 +48,7 @@ Json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& page
 Json result_pending_body(const jobs::Job& job, jobs::JobStatus status);
 // 404 body once expired.
 Json result_expired_body(const jobs::Job& job, std::chrono::seconds result_ttl);
-// 422 body for a failed job.
+// 422 body for a failed job, 409 body for a cancelled one.
 Json result_failed_body(const jobs::Job& job);
 
 // SSE event payloads.
@@ -56,8 +56,11 @@ Json sse_status_event(const jobs::Job& job, jobs::JobStatus status, std::int64_t
 Json sse_result_event(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
 // The opt-in `page` event (?pages=true): one finished page.
 Json sse_page_event(const jobs::Job& job, const jobs::PageRecord& page);
-Json sse_error_event(const std::string& job_id, const std::string& error);
+// `status` is "error", or "cancelled" for a cancelled job.
+Json sse_error_event(const std::string& job_id, const std::string& error, std::string_view status = "error");
 Json sse_timeout_event(const std::string& job_id, std::chrono::seconds limit);
+// The `timeout` event that ends streams when the server shuts down.
+Json sse_shutdown_event(const std::string& job_id);
 Json sse_close_event();
 
 }  // namespace visor::api

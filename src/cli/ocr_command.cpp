@@ -11,6 +11,7 @@
 #include "cli/command_list.hpp"
 #include "cli/options.hpp"
 #include "ocr/engine.hpp"
+#include "ocr/running_margins.hpp"
 #include "worker/page_processor.hpp"
 
 namespace visor::cli {
@@ -79,11 +80,20 @@ int ocr_command(int argc, char** argv) {
   auto document = processor.open(std::move(*bytes));
   if (!document) return fail(document.error().message);
 
+  std::vector<Result<nlohmann::json>> outcomes;
+  std::vector<nlohmann::json*> pages;
+  for (int page = 0; page < document->page_count(); ++page) {
+    outcomes.push_back(processor.process(*document, page, dpi, *model));
+    if (!outcomes.back()) std::cerr << "visor ocr: page " << page << ": " << outcomes.back().error().message << "\n";
+  }
+  // Running headers and footers are judged over the whole document, as the
+  // API does when it assembles a job's results.
+  for (auto& outcome : outcomes) pages.push_back(outcome ? &*outcome : nullptr);
+  ocr::mark_running_margins(pages);
   nlohmann::json results = nlohmann::json::object();
   std::string markdown;
-  for (int page = 0; page < document->page_count(); ++page) {
-    auto outcome = processor.process(*document, page, dpi, *model);
-    if (!outcome) std::cerr << "visor ocr: page " << page << ": " << outcome.error().message << "\n";
+  for (std::size_t page = 0; page < outcomes.size(); ++page) {
+    const auto& outcome = outcomes[page];
     if (outcome && outcome->is_string()) markdown += (markdown.empty() ? "" : "\n\n") + outcome->get<std::string>();
     results["page_" + std::to_string(page)] = worker::page_result(outcome);
   }

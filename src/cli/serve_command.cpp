@@ -2,6 +2,7 @@
 // with supervised `visor worker` processes doing the OCR, so a document that
 // crashes a C library costs one worker process, never the API.
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "util/duration.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
+#include "worker/orphaned_leases.hpp"
 #include "worker/reports.hpp"
 #include "worker/supervisor.hpp"
 
@@ -45,6 +47,16 @@ std::vector<OptionSpec> serve_options() {
       {"document-timeout", "30s", "Wall time of each short-lived process that reads an upload for the API"},
       {"io-threads", "2", "Threads serving HTTP connections"},
       {"log-format", "text", "Request log: text (debug lines on stderr) or json (one object per request on stdout)"},
+      {"api-keys-file", "", "File of API keys, one per line as KEY [label]; with keys, every /ocr/* request needs one"},
+      {"api-keys", "", "API keys, comma-separated (prefer VISOR_API_KEYS or --api-keys-file: command lines are visible)"},
+      {"submit-rate", "off", "Submissions per API key (per client address without keys): N/s, N/min, N/h or off"},
+      {"submit-burst", "0", "Submissions a key may make at once before the rate applies; 0 for one period's worth"},
+      {"max-streams", "4000", "Open SSE streams in total; more get 503"},
+      {"max-streams-per-key", "100", "Open SSE streams per API key; more get 429"},
+      {"max-connections", "10000", "Open HTTP connections; more are answered 503 and closed"},
+      {"drain-timeout", "10s", "On SIGTERM: how long requests in flight may take to finish"},
+      {"header-timeout", "30s", "How long a client may take to send a request's headers"},
+      {"body-timeout", "60s", "Longest pause between two pieces of a request body (uploads must also average 32 KiB/s)"},
   };
   const auto shared = worker_option_specs();
   specs.insert(specs.end(), shared.begin(), shared.end());
@@ -90,6 +102,17 @@ Result<api::LogFormat> log_format_option(const std::string& text) {
   return Error::bad_input("--log-format must be text or json");
 }
 
+Result<int> count_option(const ParsedOptions& options, const std::string& name) {
+  if (options.get(name) == "0") return 0;
+  return positive_int(options, name, 1000000000);
+}
+
+Result<util::Rate> rate_option(const ParsedOptions& options, const std::string& name) {
+  const auto rate = util::parse_rate(options.get(name));
+  if (!rate) return Error::bad_input("--" + name + " must be N/s, N/min, N/h or off, got '" + options.get(name) + "'");
+  return *rate;
+}
+
 Result<ServeConfig> read_config(const ParsedOptions& options) {
   auto worker = read_worker_settings(options);
   if (!worker) return worker.take_error();
@@ -113,12 +136,64 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   if (!upload) upload = Error::bad_input("--max-upload: " + upload.error().message);
   config.service.max_upload_bytes = reader.take(std::move(upload));
   config.server.log_format = reader.take(log_format_option(options.get("log-format")), api::LogFormat::text);
+  config.server.max_connections = reader.take(positive_int(options, "max-connections", 1000000));
+  config.server.drain_timeout = reader.take(duration_option(options, "drain-timeout"));
+  config.server.header_timeout = reader.take(duration_option(options, "header-timeout"));
+  config.server.body_timeout = reader.take(duration_option(options, "body-timeout"));
+  config.service.submit_rate = reader.take(rate_option(options, "submit-rate"));
+  config.service.submit_burst = reader.take(count_option(options, "submit-burst"));
+  config.service.max_streams = reader.take(count_option(options, "max-streams"));
+  config.service.max_streams_per_key = reader.take(count_option(options, "max-streams-per-key"));
+  config.service.api_keys = reader.take(api::ApiKeys::load(options.get("api-keys-file"), options.get("api-keys")));
   if (!reader.error().empty()) return Error::bad_input(reader.error());
   return config;
 }
 
-int serve(const ServeConfig& config) {
+// Every connection and SSE stream holds a file descriptor: take all the
+// descriptors the hard limit allows, and keep the connection limit below
+// them so accept() never fails for lack of one.
+int fit_connections_to_descriptors(int max_connections) {
+  constexpr rlim_t kReserved = 128;  // the store, worker pipes, logs
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur <= kReserved) return max_connections;
+  const auto fitting = static_cast<int>(std::min<rlim_t>(limit.rlim_cur - kReserved, 1000000000));
+  if (fitting >= max_connections) return max_connections;
+  util::log_warn("server.connections_limited", {{"max_connections", std::to_string(fitting)},
+                                                {"open_file_limit", std::to_string(limit.rlim_cur)}});
+  return fitting;
+}
+
+// Pages leased by the workers of a server that was killed on this host go
+// back to the queue now rather than when their leases time out.
+void return_pages_of_dead_workers(jobs::JobStore& store) {
+  std::string host = node_id(::getpid());
+  host.erase(host.rfind(':'));
+  auto returned = worker::return_orphaned_leases(store, host);
+  if (!returned) {
+    util::log_warn("worker.orphans_not_returned", {{"error", returned.error().message}});
+  } else if (*returned > 0) {
+    util::log_info("worker.orphans_returned", {{"pages", std::to_string(*returned)}});
+  }
+}
+
+void log_access_mode(const api::ApiKeys& keys) {
+  if (keys.enabled()) {
+    util::log_info("server.api_keys", {{"keys", std::to_string(keys.size())}});
+  } else {
+    util::log_warn("server.open", {{"detail", "no API keys configured: anyone who can reach the port can use the API"}});
+  }
+}
+
+int serve(ServeConfig config) {
   util::set_log_level(config.worker.log_level);
+  config.server.max_connections = fit_connections_to_descriptors(config.server.max_connections);
+  log_access_mode(config.service.api_keys);
   auto store = open_store(config.worker);
   if (!store) {
     std::cerr << "visor: " << store.error().message << "\n";
@@ -133,6 +208,7 @@ int serve(const ServeConfig& config) {
   util::metrics::Registry metrics;
   // A worker that died gives its pages back at once, naming the cause; the
   // page becomes a page error once its attempts are used up.
+  return_pages_of_dead_workers(jobs);
   worker::WorkerMetrics worker_metrics(metrics);
   worker::ProcessReports reports(worker_metrics);
   worker::Supervisor workers(
@@ -179,7 +255,7 @@ int serve_command(int argc, char** argv) {
     std::cerr << "visor serve: " << config.error().message << "\n";
     return 2;
   }
-  return serve(*config);
+  return serve(std::move(*config));
 }
 
 }  // namespace visor::cli

@@ -26,6 +26,7 @@ const std::vector<OptionSpec>& own_specs() {
       {"worker-memory", "auto",
        "Address space of all worker processes together, split evenly between them (e.g. 8GiB; auto: 3/4 of the "
        "memory of the machine or its cgroup; unlimited)"},
+      {"max-store-size", "0", "Largest the job store may grow (e.g. 20GiB): submissions past it get 503; 0 for no limit but the disk"},
       {"log-level", "info", "debug, info, warn or error"},
   };
   return specs;
@@ -123,11 +124,19 @@ Status limit_own_memory(std::uint64_t bytes) {
   return {};
 }
 
+Result<std::uint64_t> size_option(const ParsedOptions& options, const std::string& name) {
+  if (options.get(name) == "0") return std::uint64_t{0};
+  auto value = util::parse_size(options.get(name));
+  if (!value) return Error::bad_input("--" + name + ": " + value.error().message);
+  return value;
+}
+
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   WorkerSettings settings;
   ConfigReader reader;
   settings.data_dir = options.get("data");
   settings.store.result_ttl = reader.take(duration_option(options, "result-ttl"));
+  settings.store.max_bytes = static_cast<std::int64_t>(reader.take(size_option(options, "max-store-size")));
   settings.pool.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
   settings.pool.lease_duration = reader.take(duration_option(options, "lease-timeout"));
   settings.pool.node_id = node_id(::getpid());

@@ -69,6 +69,8 @@ Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const
 // A size (KiB, MiB, GiB), "auto" (3/4 of the memory of the machine, or of
 // its cgroup when that has less) or "unlimited" (0).
 Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name);
+// A size such as 100MiB, or 0.
+Result<std::uint64_t> size_option(const ParsedOptions& options, const std::string& name);
 
 // Collects the first error of many conversions, so a config reads as a list.
 class ConfigReader {

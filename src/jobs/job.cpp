@@ -10,12 +10,13 @@ namespace {
 
 constexpr std::string_view kJobIdPrefix = "fc-";
 
-constexpr std::array<std::pair<JobStatus, std::string_view>, 5> kStatusNames{{
+constexpr std::array<std::pair<JobStatus, std::string_view>, kJobStatusCount> kStatusNames{{
     {JobStatus::pending, "pending"},
     {JobStatus::running, "running"},
     {JobStatus::completed, "completed"},
     {JobStatus::failed, "failed"},
     {JobStatus::expired, "expired"},
+    {JobStatus::cancelled, "cancelled"},
 }};
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // The job model shared by the API, the workers and the stores.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,7 +10,9 @@
 
 namespace visor::jobs {
 
-enum class JobStatus { pending, running, completed, failed, expired };
+// New values go last: stats index arrays by the enum's value.
+enum class JobStatus { pending, running, completed, failed, expired, cancelled };
+inline constexpr std::size_t kJobStatusCount = 6;
 
 std::string_view status_name(JobStatus status);
 std::optional<JobStatus> parse_status(std::string_view name);
@@ -24,13 +27,16 @@ struct Job {
   int total_pages = 0;
   JobStatus status = JobStatus::pending;
   int pages_done = 0;  // pages finished, successfully or with a page error
-  std::string error;   // why the job failed, when status == failed
+  std::string error;   // why the job failed or was cancelled
   std::int64_t submitted_at = 0;
   std::int64_t started_at = 0;
   std::int64_t completed_at = 0;  // completion or failure time
   std::int64_t expires_at = 0;    // when results are deleted; 0 while unfinished
 
-  bool finished() const { return status == JobStatus::completed || status == JobStatus::failed; }
+  // Nothing more will happen to it but expiry.
+  bool finished() const {
+    return status == JobStatus::completed || status == JobStatus::failed || status == JobStatus::cancelled;
+  }
 };
 
 // The status a reader must report at `now`: a finished job past its expiry
@@ -47,6 +53,10 @@ struct NewJob {
   int total_pages = 0;
   std::int64_t submitted_at = 0;
   std::shared_ptr<const std::string> document;
+  // With a non-empty key, the store remembers (owner, key) -> this job for
+  // the idempotency window; `fingerprint` identifies the request's content.
+  std::string idempotency_key;
+  std::string fingerprint;
 };
 
 // A page leased to one worker. The lease token proves ownership: results

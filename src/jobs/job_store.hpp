@@ -29,6 +29,11 @@ struct StoreOptions {
   // Attempts per page; a page whose lease ran out this many times (the
   // worker crashed or hung) or that failed this many times becomes a page error.
   int max_attempts = 3;
+  // How long an Idempotency-Key keeps naming the job it created.
+  std::chrono::seconds idempotency_window{std::chrono::hours(24)};
+  // The most the store may grow to, in bytes; 0 for no limit but the disk.
+  // Writes past it fail as unavailable, like a full disk.
+  std::int64_t max_bytes = 0;
 };
 
 struct LeaseRequest {
@@ -47,6 +52,8 @@ struct ListQuery {
   // Only jobs older than this id (the last id of the previous page);
   // empty for the first page.
   std::string before_id;
+  // Only this owner's jobs; every owner's when nullopt.
+  std::optional<std::string> owner;
   int limit = 20;  // REQUIRES: > 0
 };
 
@@ -60,7 +67,7 @@ struct JobList {
 struct StoreStats {
   // Jobs per status as stored (expiry applied by the sweeper), indexed by
   // static_cast<std::size_t>(JobStatus).
-  std::array<std::int64_t, 5> jobs_by_status{};
+  std::array<std::int64_t, kJobStatusCount> jobs_by_status{};
   // Pages queued for a worker (not leased, not done) of pending and running jobs.
   std::int64_t queued_pages = 0;
   // Submission time of the oldest job that still has queued pages; 0 when none.
@@ -71,9 +78,25 @@ class JobStore {
  public:
   virtual ~JobStore() = default;
 
-  // Records the job, its document and one queued task per page in one
-  // transaction. REQUIRES: job.total_pages > 0, job.document non-null.
+  // Records the job, its document, one queued task per page and, with an
+  // idempotency key, the key, in one transaction. conflict when the key is
+  // already recorded (a concurrent request won: look it up again).
+  // REQUIRES: job.total_pages > 0, job.document non-null.
   virtual Status create_job(const NewJob& job) = 0;
+
+  // The job an earlier request created with (owner, key) within the
+  // idempotency window; nullopt when there is none. conflict when that
+  // request's fingerprint differs (the key was reused for other content).
+  virtual Result<std::optional<std::string>> find_idempotent_job(std::string_view owner, std::string_view key,
+                                                                 std::string_view fingerprint,
+                                                                 std::int64_t now_ms) = 0;
+
+  // Cancels a pending or running job: pages not finished are dropped (a
+  // worker still on one loses its lease and its result is discarded), the
+  // job becomes cancelled with `reason` and expires like a finished job.
+  // No-op for a job already cancelled; conflict, naming the status, for
+  // one that completed, failed or expired; not_found for unknown ids.
+  virtual Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t now_ms) = 0;
 
   virtual Result<Job> get_job(std::string_view job_id) = 0;
 
@@ -112,16 +135,25 @@ class JobStore {
   virtual Result<int> release_worker_leases(std::string_view worker_prefix, std::string_view reason,
                                             std::int64_t now_ms) = 0;
 
+  // Queues again, without counting the attempt, the pages leased by workers
+  // whose id starts with `worker_prefix`: for workers that died through no
+  // fault of their page (their server was killed). Returns how many.
+  virtual Result<int> return_worker_leases(std::string_view worker_prefix) = 0;
+
+  // The distinct worker ids holding leases now (live or ended).
+  virtual Result<std::vector<std::string>> lease_holders() = 0;
+
   // Fails the whole job (the document cannot be processed at all); pages not
   // finished are dropped. No-op for a job already finished.
   virtual Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) = 0;
 
   // Marks finished jobs whose expiry has passed as expired and deletes their
-  // documents and page results. Returns how many jobs expired.
+  // documents and page results, and forgets idempotency keys older than the
+  // window. Returns how many jobs expired.
   virtual Result<int> expire_jobs(std::int64_t now_ms) = 0;
 
   // Jobs newest first (by id, which sorts by submission time), at most
-  // query.limit of them. Owners are not filtered: there are no API keys yet.
+  // query.limit of them.
   virtual Result<JobList> list_jobs(const ListQuery& query) = 0;
 
   // Counters for metrics; a few aggregate queries, no scan of page results.

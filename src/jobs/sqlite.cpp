@@ -12,7 +12,7 @@ Error error_from(sqlite3* db, int code, std::string_view action) {
                         (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code));
   switch (code & 0xff) {
     case SQLITE_FULL:
-      return Error::unavailable(message + " (the disk is full)");
+      return Error::unavailable(message + " (the disk is full, or the store reached its size limit)");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:

@@ -2,6 +2,7 @@
 // one IMMEDIATE transaction, so a process killed at any point leaves either
 // the old state or the new one.
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -13,7 +14,7 @@
 namespace visor::jobs {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
@@ -50,7 +51,18 @@ CREATE TABLE IF NOT EXISTS documents (
   job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
   bytes BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+  owner TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
 )sql";
+
+// Statuses after which nothing happens to a job but expiry.
+constexpr std::string_view kFinishedStatuses = "('completed', 'failed', 'cancelled')";
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
@@ -104,7 +116,7 @@ std::string page_error_json(std::string_view error) {
 // borrows one from a pool and returns it when done.
 class ConnectionPool {
  public:
-  explicit ConnectionPool(std::string path) : path_(std::move(path)) {}
+  ConnectionPool(std::string path, std::int64_t max_bytes) : path_(std::move(path)), max_bytes_(max_bytes) {}
 
   class Borrowed {
    public:
@@ -132,6 +144,7 @@ class ConnectionPool {
     }
     auto db = sqlite::Database::open(path_);
     if (!db) return db.take_error();
+    if (Status s = limit_size(*db); !s) return s.take_error();
     return Borrowed(*this, std::make_unique<sqlite::Database>(std::move(*db)));
   }
 
@@ -141,14 +154,31 @@ class ConnectionPool {
     idle_.push_back(std::move(db));
   }
 
+  // max_page_count is a per-connection setting: each connection enforces
+  // the byte limit in pages of the file's page size.
+  Status limit_size(sqlite::Database& db) const {
+    if (max_bytes_ <= 0) return {};
+    auto page_size = db.prepare("PRAGMA page_size");
+    if (!page_size) return page_size.take_error();
+    auto row = page_size->step();
+    if (!row) return row.take_error();
+    const std::int64_t bytes_per_page = *row ? page_size->column_int(0) : 4096;
+    const std::int64_t pages = std::max<std::int64_t>(1, max_bytes_ / std::max<std::int64_t>(512, bytes_per_page));
+    auto limit = db.prepare("PRAGMA max_page_count = " + std::to_string(pages));
+    if (!limit) return limit.take_error();
+    return limit->run();
+  }
+
   std::string path_;
+  std::int64_t max_bytes_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<sqlite::Database>> idle_;
 };
 
 class SqliteJobStore final : public JobStore {
  public:
-  SqliteJobStore(std::string path, StoreOptions options) : pool_(std::move(path)), options_(options) {}
+  SqliteJobStore(std::string path, StoreOptions options)
+      : pool_(std::move(path), options.max_bytes), options_(options) {}
 
   Status migrate() {
     auto db = pool_.borrow();
@@ -162,6 +192,7 @@ class SqliteJobStore final : public JobStore {
 
   Status create_job(const NewJob& job) override {
     return write([&](sqlite::Database& db) -> Status {
+      if (Status room = check_room_for(db, job.document->size()); !room) return room;
       auto insert_job = db.prepare(
           "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at) "
           "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
@@ -182,7 +213,40 @@ class SqliteJobStore final : public JobStore {
         insert_page->bind(1, job.id).bind(2, std::int64_t{page});
         if (Status s = insert_page->run(); !s) return s;
       }
-      return {};
+      if (job.idempotency_key.empty()) return {};
+      return remember_idempotency_key(db, job);
+    });
+  }
+
+  Result<std::optional<std::string>> find_idempotent_job(std::string_view owner, std::string_view key,
+                                                         std::string_view fingerprint, std::int64_t now_ms) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare(
+        "SELECT fingerprint, job_id FROM idempotency WHERE owner = ? AND key = ? AND created_at > ?");
+    if (!select) return select.take_error();
+    select->bind(1, owner).bind(2, key).bind(3, idempotency_cutoff(now_ms));
+    auto row = select->step();
+    if (!row) return row.take_error();
+    if (!*row) return std::optional<std::string>();
+    if (select->column_text(0) != fingerprint) {
+      return Error::invalid_request("This Idempotency-Key was already used for a different request (job " +
+                             select->column_text(1) + "); use a new key for a new document or parameters");
+    }
+    return std::optional<std::string>(select->column_text(1));
+  }
+
+  Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto job = load_job(db, job_id);
+      if (!job) return job.take_error();
+      if (job->status == JobStatus::cancelled) return {};
+      if (job->status != JobStatus::pending && job->status != JobStatus::running) {
+        return Error::conflict("Job " + job->id + " has already " +
+                               (job->status == JobStatus::expired ? std::string("expired") : "ended as " +
+                                std::string(status_name(job->status))) + "; there is nothing to cancel");
+      }
+      return end_job(db, job_id, JobStatus::cancelled, reason, now_ms);
     });
   }
 
@@ -288,18 +352,40 @@ class SqliteJobStore final : public JobStore {
     return released;
   }
 
+  Result<int> return_worker_leases(std::string_view worker_prefix) override {
+    int returned = 0;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, "
+          "attempts = MAX(attempts - 1, 0) "
+          "WHERE state = 'leased' AND substr(lease_owner, 1, length(?1)) = ?1");
+      if (!update) return update.take_error();
+      update->bind(1, worker_prefix);
+      if (Status e = update->run(); !e) return e;
+      returned = static_cast<int>(db.changes());
+      return {};
+    });
+    if (!s) return s.take_error();
+    return returned;
+  }
+
+  Result<std::vector<std::string>> lease_holders() override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare("SELECT DISTINCT lease_owner FROM pages WHERE state = 'leased'");
+    if (!select) return select.take_error();
+    std::vector<std::string> holders;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) return holders;
+      holders.push_back(select->column_text(0));
+    }
+  }
+
   Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) override {
     return write([&](sqlite::Database& db) -> Status {
-      auto update = db.prepare(
-          "UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, expires_at = ? "
-          "WHERE id = ? AND status IN ('pending', 'running')");
-      if (!update) return update.take_error();
-      update->bind(1, error).bind(2, now_ms).bind(3, expiry_after(now_ms)).bind(4, job_id);
-      if (Status e = update->run(); !e) return e;
-      auto drop = db.prepare("DELETE FROM pages WHERE job_id = ? AND state != 'done'");
-      if (!drop) return drop.take_error();
-      drop->bind(1, job_id);
-      return drop->run();
+      return end_job(db, job_id, JobStatus::failed, error, now_ms);
     });
   }
 
@@ -307,10 +393,16 @@ class SqliteJobStore final : public JobStore {
     auto db = pool_.borrow();
     if (!db) return db.take_error();
     // One row more than asked tells whether another page follows.
-    auto select = (*db)->prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE (?1 = '' OR id < ?1) AND " +
+    auto select = (*db)->prepare("SELECT " + std::string(kJobColumns) +
+                                 " FROM jobs WHERE (?1 = '' OR id < ?1) AND (?4 IS NULL OR owner = ?4) AND " +
                                  std::string(status_condition(query.status)) + " ORDER BY id DESC LIMIT ?3");
     if (!select) return select.take_error();
     select->bind(1, query.before_id).bind(2, query.now_ms).bind(3, std::int64_t{query.limit} + 1);
+    if (query.owner) {
+      select->bind(4, *query.owner);
+    } else {
+      select->bind_null(4);
+    }
     JobList list;
     for (;;) {
       auto row = select->step();
@@ -367,20 +459,22 @@ class SqliteJobStore final : public JobStore {
     Status s = write([&](sqlite::Database& db) -> Status {
       // Dependent rows first: the job row stays so the id answers "expired".
       for (std::string_view table : {"documents", "pages"}) {
-        auto drop = db.prepare("DELETE FROM " + std::string(table) +
-                               " WHERE job_id IN (SELECT id FROM jobs WHERE status IN ('completed', 'failed') "
-                               "AND expires_at <= ?)");
+        auto drop = db.prepare("DELETE FROM " + std::string(table) + " WHERE job_id IN (SELECT id FROM jobs WHERE status IN " +
+                               std::string(kFinishedStatuses) + " AND expires_at <= ?)");
         if (!drop) return drop.take_error();
         drop->bind(1, now_ms);
         if (Status e = drop->run(); !e) return e;
       }
-      auto update = db.prepare(
-          "UPDATE jobs SET status = 'expired' WHERE status IN ('completed', 'failed') AND expires_at <= ?");
+      auto update = db.prepare("UPDATE jobs SET status = 'expired' WHERE status IN " + std::string(kFinishedStatuses) +
+                               " AND expires_at <= ?");
       if (!update) return update.take_error();
       update->bind(1, now_ms);
       if (Status e = update->run(); !e) return e;
       expired = static_cast<int>(db.changes());
-      return {};
+      auto forget = db.prepare("DELETE FROM idempotency WHERE created_at <= ?");
+      if (!forget) return forget.take_error();
+      forget->bind(1, idempotency_cutoff(now_ms));
+      return forget->run();
     });
     if (!s) return s.take_error();
     return expired;
@@ -402,6 +496,63 @@ class SqliteJobStore final : public JobStore {
     return now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.result_ttl).count();
   }
 
+  // With a size limit, new documents may fill only part of it: the rest is
+  // kept for the page results of jobs already accepted, so a full store
+  // still finishes its jobs, and they expire and free space in turn.
+  Status check_room_for(sqlite::Database& db, std::size_t document_bytes) const {
+    constexpr std::int64_t kPercentForDocuments = 80;
+    if (options_.max_bytes <= 0) return {};
+    auto used = db.prepare(
+        "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), "
+        "(SELECT page_size FROM pragma_page_size())");
+    if (!used) return used.take_error();
+    auto row = used->step();
+    if (!row) return row.take_error();
+    const std::int64_t used_bytes = *row ? used->column_int(0) * used->column_int(1) : 0;
+    const std::int64_t allowed = options_.max_bytes / 100 * kPercentForDocuments;
+    if (used_bytes + static_cast<std::int64_t>(document_bytes) <= allowed) return {};
+    return Error::unavailable("The job store is full (" + std::to_string(used_bytes >> 10) + " KiB used of " +
+                              std::to_string(options_.max_bytes >> 10) +
+                              " KiB, --max-store-size): space returns as finished jobs expire");
+  }
+
+  // Keys recorded at or before this time no longer name a job.
+  std::int64_t idempotency_cutoff(std::int64_t now_ms) const {
+    return now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(options_.idempotency_window).count();
+  }
+
+  // Records job.idempotency_key; a stale record of the same key (outside
+  // the window, not yet swept) is replaced, a live one is a conflict.
+  Status remember_idempotency_key(sqlite::Database& db, const NewJob& job) {
+    auto stale = db.prepare("DELETE FROM idempotency WHERE owner = ? AND key = ? AND created_at <= ?");
+    if (!stale) return stale.take_error();
+    stale->bind(1, job.owner).bind(2, job.idempotency_key).bind(3, idempotency_cutoff(job.submitted_at));
+    if (Status s = stale->run(); !s) return s;
+    auto insert = db.prepare(
+        "INSERT INTO idempotency (owner, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)");
+    if (!insert) return insert.take_error();
+    insert->bind(1, job.owner).bind(2, job.idempotency_key).bind(3, job.fingerprint).bind(4, job.id);
+    insert->bind(5, job.submitted_at);
+    return insert->run();
+  }
+
+  // Ends a pending or running job as failed or cancelled; pages not
+  // finished are dropped, so a worker still on one loses its lease.
+  Status end_job(sqlite::Database& db, std::string_view job_id, JobStatus status, std::string_view reason,
+                 std::int64_t now_ms) {
+    auto update = db.prepare(
+        "UPDATE jobs SET status = ?, error = ?, completed_at = ?, expires_at = ? "
+        "WHERE id = ? AND status IN ('pending', 'running')");
+    if (!update) return update.take_error();
+    update->bind(1, status_name(status)).bind(2, reason).bind(3, now_ms).bind(4, expiry_after(now_ms));
+    update->bind(5, job_id);
+    if (Status e = update->run(); !e) return e;
+    auto drop = db.prepare("DELETE FROM pages WHERE job_id = ? AND state != 'done'");
+    if (!drop) return drop.take_error();
+    drop->bind(1, job_id);
+    return drop->run();
+  }
+
   // The WHERE clause that keeps jobs whose effective status at ?2 is
   // `status`, matching effective_status() in job.cpp.
   static std::string_view status_condition(std::optional<JobStatus> status) {
@@ -411,8 +562,9 @@ class SqliteJobStore final : public JobStore {
       case JobStatus::running: return "status = 'running' AND ?2 IS NOT NULL";
       case JobStatus::completed: return "status = 'completed' AND expires_at > ?2";
       case JobStatus::failed: return "status = 'failed' AND expires_at > ?2";
+      case JobStatus::cancelled: return "status = 'cancelled' AND expires_at > ?2";
       case JobStatus::expired:
-        return "(status = 'expired' OR (status IN ('completed', 'failed') AND expires_at <= ?2))";
+        return "(status = 'expired' OR (status IN ('completed', 'failed', 'cancelled') AND expires_at <= ?2))";
     }
     return "?2 IS NOT NULL";
   }

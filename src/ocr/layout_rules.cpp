@@ -62,19 +62,26 @@ bool is_enumerator_token(std::string_view token) {
   return (token.size() == 1 && is_alpha(token[0])) || is_roman(token);
 }
 
-std::optional<ListMarker> find_bullet(std::string_view text) {
+// The bytes of the bullet glyph that `text` starts with; 0 for none.
+std::size_t bullet_glyph_length(std::string_view text) {
   // The bullet glyphs themselves, then what Tesseract reads round bullets
   // as on scans and in small type: cent sign, copyright and registered
-  // signs, degree sign, white circle. None of these opens a sentence
-  // followed by a space.
+  // signs, degree sign, left guillemet, white circle. None of these opens a
+  // sentence followed by a space.
   static constexpr std::array<std::string_view, 21> kBullets = {
       "\u2022", "-", "*", "+", "\u00b7", "\u25aa", "\u25e6", "\u25cf", "\u25a0", "\u2013", "\u2023",
       "\u2043", "\u25c6", "\u27a2", "\u2713", "\u00a2", "\u00a9", "\u00ae", "\u00b0", "\u00ab", "\u25cb"};
   for (std::string_view bullet : kBullets) {
-    if (!text.starts_with(bullet)) continue;
-    if (std::size_t space = space_before_text(text, bullet.size()); space > 0) {
-      return ListMarker{ListMarker::Kind::bullet, bullet.size() + space};
-    }
+    if (text.starts_with(bullet)) return bullet.size();
+  }
+  return 0;
+}
+
+std::optional<ListMarker> find_bullet(std::string_view text) {
+  const std::size_t bullet = bullet_glyph_length(text);
+  if (bullet == 0) return std::nullopt;
+  if (std::size_t space = space_before_text(text, bullet); space > 0) {
+    return ListMarker{ListMarker::Kind::bullet, bullet + space};
   }
   return std::nullopt;
 }
@@ -405,6 +412,40 @@ Box type_box(const Box& ink, int baseline, float ascent, float descent) {
   return {ink.x1, std::min(ink.y1, top), ink.x2, std::max(ink.y2, bottom)};
 }
 
+Box figure_box(const Box& ink, std::size_t digits, float type_height) {
+  const float width = static_cast<float>(digits) * 0.45f * type_height;
+  if (type_height <= 0 || width <= static_cast<float>(ink.width())) return ink;
+  const float centre = static_cast<float>(ink.x1 + ink.x2) / 2.0f;
+  return {static_cast<int>(std::lround(centre - width / 2)), ink.y1, static_cast<int>(std::lround(centre + width / 2)),
+          ink.y2};
+}
+
+namespace {
+
+// The number of digits when `text` is digits only; 0 otherwise.
+std::size_t figure_digits(std::string_view text) {
+  const std::size_t digits = digit_run(text, 0);
+  return digits == text.size() ? digits : 0;
+}
+
+}  // namespace
+
+PageScan widen_figure_lines(PageScan scan) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    for (Paragraph& paragraph : block.paragraphs) {
+      for (Line& line : paragraph.lines) {
+        if (const std::size_t digits = figure_digits(line_text(line)); digits > 0) {
+          line.box = figure_box(line.box, digits, line_height(line));
+          paragraph.box = unite(paragraph.box, line.box);
+        }
+      }
+      block.box = unite(block.box, paragraph.box);
+    }
+  }
+  return scan;
+}
+
 float line_height(const Line& line) {
   return line.row_height > 0 ? line.row_height : static_cast<float>(line.box.height());
 }
@@ -571,6 +612,32 @@ PageScan split_before_bullets(PageScan scan) {
   return scan;
 }
 
+bool is_size_break(const Line& upper, const Line& lower, float body_height) {
+  if (body_height <= 0) return false;
+  const float larger = std::max(line_height(upper), line_height(lower));
+  const float smaller = std::min(line_height(upper), line_height(lower));
+  if (larger < 1.2f * body_height || larger < 1.2f * smaller) return false;
+  return static_cast<float>(lower.box.y1 - upper.box.y2) >= 0.5f * body_height;
+}
+
+PageScan split_at_size_breaks(PageScan scan, float body_height) {
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    std::vector<Paragraph> paragraphs;
+    for (const Paragraph& paragraph : block.paragraphs) {
+      std::size_t first = 0;
+      for (std::size_t i = 1; i <= paragraph.lines.size(); ++i) {
+        if (i == paragraph.lines.size() || is_size_break(paragraph.lines[i - 1], paragraph.lines[i], body_height)) {
+          paragraphs.push_back(line_slice(paragraph, first, i));
+          first = i;
+        }
+      }
+    }
+    block.paragraphs = std::move(paragraphs);
+  }
+  return scan;
+}
+
 bool continues_heading(const Paragraph& first, const Paragraph& next, float body_height) {
   if (body_height <= 0 || first.lines.empty() || next.lines.empty() || next.lines.size() > 2) return false;
   const float first_height = paragraph_line_height(first);
@@ -584,16 +651,22 @@ bool continues_heading(const Paragraph& first, const Paragraph& next, float body
   return gap <= 0.8f * std::max(first_height, next_height);
 }
 
-PageScan merge_heading_continuations(PageScan scan, float body_height) {
-  // Tesseract may put the two lines of a wrapped title in two blocks, so the
-  // previous paragraph is looked for across text blocks; a merged paragraph
-  // is emptied and removed afterwards, with any block it leaves empty.
+namespace {
+
+// Merges each text paragraph for which `continues(previous, paragraph)`
+// holds into the text paragraph before it, in its block or an earlier one
+// (Tesseract may set the parts in two blocks); text blocks left empty are
+// removed.
+template <class Continues>
+PageScan merge_continuations(PageScan scan, Continues continues) {
+  // A merged paragraph is emptied and removed afterwards, with any block it
+  // leaves empty.
   Paragraph* previous = nullptr;
   Block* previous_block = nullptr;
   for (Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (Paragraph& paragraph : block.paragraphs) {
-      if (previous != nullptr && continues_heading(*previous, paragraph, body_height)) {
+      if (previous != nullptr && continues(*previous, paragraph)) {
         append_paragraph(*previous, paragraph);
         previous_block->box = unite(previous_block->box, paragraph.box);
         paragraph.lines.clear();
@@ -608,6 +681,40 @@ PageScan merge_heading_continuations(PageScan scan, float body_height) {
   }
   std::erase_if(scan.blocks, [](const Block& b) { return b.kind == BlockKind::text && b.paragraphs.empty(); });
   return scan;
+}
+
+bool ends_with_stop(std::string_view text) {
+  return !text.empty() && (text.back() == '.' || text.back() == '!' || text.back() == '?' || text.back() == ':');
+}
+
+}  // namespace
+
+PageScan merge_heading_continuations(PageScan scan, float body_height) {
+  return merge_continuations(std::move(scan), [&](const Paragraph& first, const Paragraph& next) {
+    return continues_heading(first, next, body_height);
+  });
+}
+
+bool continues_paragraph(const Paragraph& first, const Paragraph& next, float body_height) {
+  if (body_height <= 0 || first.lines.empty() || next.lines.empty()) return false;
+  const Line& last = first.lines.back();
+  const std::string last_text = line_text(last);
+  const std::string next_text = line_text(next.lines.front());
+  if (ends_with_stop(last_text) || next_text.empty() || !is_lower(next_text.front())) return false;
+  const float height = std::max(paragraph_line_height(first), paragraph_line_height(next));
+  const float smaller = std::min(paragraph_line_height(first), paragraph_line_height(next));
+  if (smaller < 0.8f * height) return false;
+  const bool wrapped = static_cast<float>(first.box.x2 - last.box.x2) <= height;
+  const bool aligned = static_cast<float>(std::abs(next.box.x1 - first.box.x1)) <= 0.5f * body_height;
+  const int gap = next.box.y1 - first.box.y2;
+  // Type boxes of adjacent lines may overlap a little.
+  return wrapped && aligned && std::abs(static_cast<float>(gap)) <= 0.6f * height;
+}
+
+PageScan merge_paragraph_continuations(PageScan scan, float body_height) {
+  return merge_continuations(std::move(scan), [&](const Paragraph& first, const Paragraph& next) {
+    return continues_paragraph(first, next, body_height);
+  });
 }
 
 std::optional<ListMarker> find_list_marker(std::string_view text) {
@@ -629,6 +736,102 @@ bool has_hanging_indent(const Paragraph& paragraph, float body_height) {
 bool same_list_style(std::string_view a, std::string_view b) {
   const std::string style = list_style(a);
   return !style.empty() && style == list_style(b);
+}
+
+namespace {
+
+// The glyph lies within the word's box (give or take `slack` pixels), as
+// the recogniser's glyph boxes of upright text do; rotated text gets boxes
+// elsewhere on the page.
+bool inside_word(const Box& glyph, const Box& word, float slack) {
+  return static_cast<float>(glyph.x1) >= static_cast<float>(word.x1) - slack &&
+         static_cast<float>(glyph.x2) <= static_cast<float>(word.x2) + slack && glyph.y1 < word.y2 &&
+         word.y1 < glyph.y2;
+}
+
+// The line's first word carries glyph boxes that lie inside it.
+const Word* glyphs_known(const Line& line, float line_height) {
+  if (line.words.empty() || line_height <= 0) return nullptr;
+  const Word& word = line.words.front();
+  if (word.first_glyph.width() <= 0 || word.second_glyph.width() <= 0) return nullptr;
+  if (!inside_word(word.first_glyph, word.box, line_height / 2)) return nullptr;
+  return &word;
+}
+
+// The bullet's box: the first glyph's, or for a stretched glyph its left
+// end, one bullet-width wide.
+Box bullet_box(const Word& word, float line_height) {
+  Box box = word.first_glyph;
+  box.x2 = std::min(box.x2, box.x1 + static_cast<int>(std::lround(0.4f * line_height)));
+  return box;
+}
+
+// The line's left edge is that of a neighbouring line opening with a bullet.
+bool beside_bullet(const Line& line, const Line* neighbour, float line_height) {
+  if (neighbour == nullptr || neighbour->words.empty()) return false;
+  const auto marker = find_bullet(line_text(*neighbour));
+  return marker && static_cast<float>(std::abs(neighbour->box.x1 - line.box.x1)) <= line_height / 2;
+}
+
+}  // namespace
+
+bool has_merged_bullet(const Word& word, float line_height) {
+  const Box& bullet = word.first_glyph;
+  const Box& next = word.second_glyph;
+  if (line_height <= 0 || bullet.width() <= 0 || next.width() <= 0) return false;
+  const bool bullet_sized = bullet.height() <= 0.6f * line_height && bullet.width() <= 0.6f * line_height;
+  return bullet_sized && static_cast<float>(next.x1 - bullet.x2) > 0.5f * line_height;
+}
+
+bool has_stretched_first_glyph(const Word& word, float line_height) {
+  const Box& glyph = word.first_glyph;
+  if (line_height <= 0 || word.text.empty() || std::isalnum(static_cast<unsigned char>(word.text.front())) == 0) {
+    return false;
+  }
+  return static_cast<float>(glyph.width()) > 1.2f * line_height &&
+         static_cast<float>(glyph.height()) >= 0.4f * line_height;
+}
+
+Line split_merged_bullet(Line line) {
+  const float height = line_height(line);
+  if (glyphs_known(line, height) == nullptr) return line;
+  Word& word = line.words.front();
+  Word bullet{bullet_box(word, height), "\u2022"};
+  word.text.erase(0, bullet_glyph_length(word.text));
+  word.box.x1 = std::max(word.box.x1, bullet.box.x2);
+  word.first_glyph = {};
+  word.second_glyph = {};
+  if (word.text.empty()) line.words.erase(line.words.begin());
+  line.words.insert(line.words.begin(), std::move(bullet));
+  return line;
+}
+
+PageScan restore_merged_bullets(PageScan scan) {
+  std::vector<Line*> lines;
+  for (Block& block : scan.blocks) {
+    if (block.kind != BlockKind::text) continue;
+    for (Paragraph& paragraph : block.paragraphs) {
+      for (Line& line : paragraph.lines) lines.push_back(&line);
+    }
+  }
+  // Decided on the lines as read, then applied, so that one restored bullet
+  // is no evidence for the next.
+  std::vector<bool> restore(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = *lines[i];
+    const float height = line_height(line);
+    const Word* word = glyphs_known(line, height);
+    if (word == nullptr) continue;
+    const Line* above = i > 0 ? lines[i - 1] : nullptr;
+    const Line* below = i + 1 < lines.size() ? lines[i + 1] : nullptr;
+    restore[i] = has_merged_bullet(*word, height) ||
+                 (has_stretched_first_glyph(*word, height) &&
+                  (beside_bullet(line, above, height) || beside_bullet(line, below, height)));
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (restore[i]) *lines[i] = split_merged_bullet(std::move(*lines[i]));
+  }
+  return scan;
 }
 
 std::vector<LineRange> split_list_items(const std::vector<Line>& lines) {
@@ -814,8 +1017,10 @@ PageLayout build_layout(const PageScan& input) {
   layout.width = input.width;
   layout.height = input.height;
   const float body_height = median_body_line_height(input);
-  const PageScan scan = merge_heading_continuations(
-      split_before_bullets(split_stacked_headings(separate_graphic_lines(input, body_height))), body_height);
+  PageScan scan = restore_merged_bullets(widen_figure_lines(separate_graphic_lines(input, body_height)));
+  scan = split_at_size_breaks(split_stacked_headings(std::move(scan)), body_height);
+  scan = merge_heading_continuations(split_before_bullets(std::move(scan)), body_height);
+  scan = merge_paragraph_continuations(std::move(scan), body_height);
   const PageContext page{scan.height, body_height, find_title(scan, body_height)};
   const TextParagraphs text = text_paragraphs(scan);
   const RuleFigures figures = rule_figures(scan, body_height);

@@ -19,6 +19,11 @@ namespace visor::ocr::rules {
 struct Word {
   Box box;
   std::string text;  // UTF-8, no surrounding whitespace
+  // The boxes of the word's first two glyphs as the recogniser placed them;
+  // the engine fills them for the first word of each line only. Empty (all
+  // zeros) when unknown or when the word has one glyph.
+  Box first_glyph{};
+  Box second_glyph{};
 };
 
 struct Line {
@@ -74,6 +79,18 @@ Box unite(const Box& a, const Box& b);
 // (Tesseract's row estimates are rough on very short lines); non-positive
 // metrics leave the box as it is; it never shrinks.
 Box type_box(const Box& ink, int baseline, float ascent, float descent);
+
+// The box of a run of `digits` digits whose ink is `ink`: at least
+// `digits` x 0.45x `type_height` wide, centred on the ink. Text fonts set
+// digits on one fixed advance of about half an em (0.45x the ascender-to-
+// descender height) so that figures align in columns, and the box of a
+// number is its advance: the ink of a lone "1" is a third of it. Wider ink
+// and non-positive sizes leave the box as it is.
+Box figure_box(const Box& ink, std::size_t digits, float type_height);
+
+// Gives every line of text blocks that reads as digits only ("1", "23") its
+// figure_box, and grows its paragraph's box to hold it.
+PageScan widen_figure_lines(PageScan scan);
 
 // --- Sizes ----------------------------------------------------------------
 
@@ -143,6 +160,18 @@ PageScan split_stacked_headings(PageScan scan);
 // paragraph become two.
 PageScan split_before_bullets(PageScan scan);
 
+// True when consecutive lines `upper` and `lower` of one paragraph belong
+// to different paragraphs by their type: one is heading-sized (line height
+// at least 1.2x the body height) and at least 1.2x the other's line height,
+// and the vertical gap between them is at least half the body height, as
+// around a heading, not between the lines of one paragraph.
+bool is_size_break(const Line& upper, const Line& lower, float body_height);
+
+// Splits every text paragraph at its size breaks (see is_size_break): a
+// heading that Tesseract set in one paragraph with the text above or below
+// it becomes a paragraph of its own.
+PageScan split_at_size_breaks(PageScan scan, float body_height);
+
 // True when `next` continues the heading `first` on the following line:
 // both are heading-sized (line height at least 1.2x the body height) with
 // line heights within 25% of each other (a short line's row estimate is
@@ -155,6 +184,21 @@ bool continues_heading(const Paragraph& first, const Paragraph& next, float body
 // into the text paragraph before it, in its block or an earlier one; text
 // blocks left empty are removed.
 PageScan merge_heading_continuations(PageScan scan, float body_height);
+
+// True when `next` carries on the paragraph `first`, whose last line(s)
+// Tesseract set apart (as a block of their own when a figure or a note
+// follows): `first`'s last line runs to within one line height of its right
+// edge without ending in . ! ? or : (it wrapped), `next` starts with a
+// lowercase letter at `first`'s left edge (within half the body height),
+// their line heights are within 20% of each other, and the vertical gap
+// between them is at most 0.6x their line height, the leading of one
+// paragraph (an overlap of the type boxes counts as a gap).
+bool continues_paragraph(const Paragraph& first, const Paragraph& next, float body_height);
+
+// Merges each paragraph that carries on the one before it (see
+// continues_paragraph), in its block or an earlier one; text blocks left
+// empty are removed.
+PageScan merge_paragraph_continuations(PageScan scan, float body_height);
 
 // --- Lists ----------------------------------------------------------------
 
@@ -183,6 +227,35 @@ bool has_hanging_indent(const Paragraph& paragraph, float body_height);
 // numerals, with the same closing mark). "(c)" in prose next to a bulleted
 // list is no list item.
 bool same_list_style(std::string_view a, std::string_view b);
+
+// A bullet that the recogniser merged into the word after it, as Tesseract's
+// LSTM does with small round bullets (reading "• the" as "«the", or as
+// "the" with the bullet's box for the 't'): the word's first glyph is
+// bullet-sized (at most 0.6x `line_height` tall and wide) and its second
+// glyph starts more than half `line_height` to the right, a gap no two
+// letters of one word leave. False when the glyph boxes are unknown.
+bool has_merged_bullet(const Word& word, float line_height);
+
+// The weaker sign of a merged bullet: the word starts with a letter or
+// digit whose glyph box is over 1.2x `line_height` wide (wider than any
+// letter) and at least 0.4x tall, because the recogniser stretched it over
+// the bullet and the space after it. Ink of another kind left of a word (the
+// frame of a box in a diagram) shows the same, so this counts only next to
+// a bulleted line (see restore_merged_bullets).
+bool has_stretched_first_glyph(const Word& word, float line_height);
+
+// The line with the bullet merged into its first word given back as a word
+// of its own, "•", at the first glyph's left end; a bullet misreading at
+// the start of the word's text ("«the") is removed. Lines whose first word
+// has no glyph boxes inside its own box come back unchanged.
+Line split_merged_bullet(Line line);
+
+// split_merged_bullet on every line of the text blocks whose first word
+// has a merged bullet, or a stretched first glyph while the line before or
+// after it in reading order opens with a bullet at the same left edge
+// (within half the line height). Glyph boxes that lie outside their word's
+// box (rotated text) are no evidence.
+PageScan restore_merged_bullets(PageScan scan);
 
 // Splits a paragraph's lines into items: a new item starts at every line
 // that begins with a list marker; lines before the first marker form the

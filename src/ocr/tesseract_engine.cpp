@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <leptonica/allheaders.h>
 #include <omp.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/ocrclass.h>
@@ -101,6 +102,16 @@ rules::Word read_word(const tesseract::ResultIterator& it) {
   return {bounding_box(it, tesseract::RIL_WORD), trimmed(text.get())};
 }
 
+// The boxes of the first two glyphs of the word at `it` (see rules::Word).
+void read_first_glyphs(const tesseract::ResultIterator& it, rules::Word& word) {
+  if (it.IsAtFinalElement(tesseract::RIL_WORD, tesseract::RIL_SYMBOL)) return;
+  tesseract::ResultIterator glyph(it);
+  const Box first = bounding_box(glyph, tesseract::RIL_SYMBOL);
+  if (!glyph.Next(tesseract::RIL_SYMBOL)) return;
+  word.first_glyph = first;
+  word.second_glyph = bounding_box(glyph, tesseract::RIL_SYMBOL);
+}
+
 // Appends the word at `it` to the scan, opening the block, paragraph and line
 // it begins. Pictures and rules carry no words and are skipped whole.
 // Returns whether the iterator moved on to another element.
@@ -115,10 +126,11 @@ bool read_step(tesseract::ResultIterator& it, rules::PageScan& scan) {
     block.paragraphs.push_back(read_paragraph(it));
   }
   rules::Paragraph& paragraph = block.paragraphs.back();
-  if (it.IsAtBeginningOf(tesseract::RIL_TEXTLINE) || paragraph.lines.empty()) {
-    paragraph.lines.push_back(read_line(it));
-  }
-  if (rules::Word word = read_word(it); !word.text.empty()) paragraph.lines.back().words.push_back(std::move(word));
+  const bool starts_line = it.IsAtBeginningOf(tesseract::RIL_TEXTLINE) || paragraph.lines.empty();
+  if (starts_line) paragraph.lines.push_back(read_line(it));
+  rules::Word word = read_word(it);
+  if (starts_line) read_first_glyphs(it, word);
+  if (!word.text.empty()) paragraph.lines.back().words.push_back(std::move(word));
   return it.Next(tesseract::RIL_WORD);
 }
 
@@ -200,11 +212,20 @@ std::vector<Box> margin_zones(int width, int height) {
 
 // Reads each margin zone again as one block of text, which finds the
 // isolated short text (a lone page number) that the page layout pass drops
-// as noise (sparse-text mode drops it too). Leaves the engine in automatic
-// page segmentation.
-std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height,
+// as noise (sparse-text mode drops it too). The zones are read on the
+// binary image of the page pass: thresholded on its own, a zone of grainy
+// scan background holding one page number gets a threshold inside the
+// grain, which then reads as lines of noise that hide the number.
+// REQUIRES: the page was recognised. Leaves the engine on that binary image,
+// in automatic page segmentation.
+std::vector<rules::Line> read_margin_lines(tesseract::TessBaseAPI& api, int width, int height, int dpi,
                                           DeadlineMonitor& monitor) {
   std::vector<rules::Line> lines;
+  if (Pix* binary = api.GetThresholdedImage(); binary != nullptr) {
+    api.SetImage(binary);  // copies the image
+    pixDestroy(&binary);
+    api.SetSourceResolution(dpi);
+  }
   api.SetPageSegMode(tesseract::PSM_SINGLE_BLOCK);
   for (const Box& zone : margin_zones(width, height)) {
     // A page under 15 px high has empty zones; Tesseract crashes on those.
@@ -271,7 +292,8 @@ class TesseractEngine final : public Engine {
     if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
     if (failed != 0) return Error::internal("tesseract: recognition failed");
     rules::PageScan scan = read_page(*api_, image.width, image.height);
-    scan = rules::add_margin_lines(std::move(scan), read_margin_lines(*api_, image.width, image.height, monitor));
+    scan = rules::add_margin_lines(std::move(scan),
+                                   read_margin_lines(*api_, image.width, image.height, page.dpi, monitor));
     if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
     return rules::build_layout(scan);
   }

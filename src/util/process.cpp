@@ -197,12 +197,13 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOpt
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none;
+  sigset_t blocked;
   sigset_t defaults;
-  sigemptyset(&none);
+  sigemptyset(&blocked);
+  for (int sig : options.blocked_signals) sigaddset(&blocked, sig);
   sigemptyset(&defaults);
   for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGPIPE, SIGXCPU}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigmask(&attributes, &blocked);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   if (options.new_process_group) {
@@ -257,7 +258,8 @@ Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::ve
   auto pid = spawn_process(argv, {.in = input_child.get(),
                                   .out = output_write.get(),
                                   .err = errors_write.get(),
-                                  .new_process_group = true});
+                                  .new_process_group = true,
+                                  .blocked_signals = {}});
   input_child.reset();
   output_write.reset();
   errors_write.reset();

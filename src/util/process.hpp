@@ -25,11 +25,15 @@ struct SpawnOptions {
   // Starts a process group of its own, so that kill(-pid) also reaches
   // any process it starts.
   bool new_process_group = false;
+  // Signals blocked in the child from its first instruction. A worker blocks
+  // SIGUSR1 ("new work") so that one sent while it is still loading waits
+  // for its sigwait() instead of killing it.
+  std::vector<int> blocked_signals;
 };
 
 // Starts argv[0] (a path, not searched in PATH) with the parent's
-// environment, default signal handling and an empty signal mask, whatever
-// the calling thread has blocked. The child inherits no descriptor above
+// environment, default signal handling and a signal mask of only
+// options.blocked_signals, whatever the calling thread has blocked. The child inherits no descriptor above
 // stderr, so it holds none of the parent's sockets or pipes.
 // unavailable when the program cannot be started.
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options = {});

@@ -1,7 +1,7 @@
 #pragma once
 // Errors cross subsystem boundaries as values: Result<T> holds either a T or
 // an Error. The HTTP layer maps Error::Kind to a status code in one place
-// (api/errors.cpp); nothing else branches on library-specific codes.
+// (status_for in api/http.cpp); nothing else branches on library-specific codes.
 
 #include <cassert>
 #include <string>
@@ -20,10 +20,14 @@ struct Error {
     unavailable,  // a dependency (disk, store, engine) is not usable right now
     timeout,      // the operation ran out of time
     internal,     // a bug or an unexpected library failure
+    unauthenticated,  // the caller did not prove who it is
+    too_many,     // the caller is over a rate or concurrency limit; try later
   };
 
   Kind kind = Kind::internal;
   std::string message;
+  // When retrying may succeed, in seconds (too_many, unavailable); 0: unknown.
+  int retry_after_s = 0;
 
   static Error bad_input(std::string m) { return {Kind::bad_input, std::move(m)}; }
   static Error invalid_request(std::string m) { return {Kind::invalid_request, std::move(m)}; }
@@ -33,6 +37,14 @@ struct Error {
   static Error unavailable(std::string m) { return {Kind::unavailable, std::move(m)}; }
   static Error timeout(std::string m) { return {Kind::timeout, std::move(m)}; }
   static Error internal(std::string m) { return {Kind::internal, std::move(m)}; }
+  static Error unauthenticated(std::string m) { return {Kind::unauthenticated, std::move(m)}; }
+  static Error too_many(std::string m, int retry_after_s) {
+    return {Kind::too_many, std::move(m), retry_after_s};
+  }
+  Error& retry_after(int seconds) {
+    retry_after_s = seconds;
+    return *this;
+  }
 };
 
 // Result<T>: a T on success, an Error otherwise. REQUIRES: value() only when

@@ -322,6 +322,20 @@ TEST(MultipartParserTest, RejectsPartsThatAreNotNamedFormData) {
   }
 }
 
+// Found by fuzz/multipart.cpp: the second header kept the first one's
+// filename but set the size limit of a plain field.
+TEST(MultipartParserTest, RejectsAPartWithTwoContentDispositionHeaders) {
+  const auto parts = parse(
+      "--boundary\r\n"
+      "Content-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+      "Content-Disposition: form-data; name=\"file\"\r\n\r\n"
+      "data\r\n" +
+      kClose);
+  ASSERT_FALSE(parts.ok());
+  EXPECT_EQ(parts.error().kind, Error::Kind::bad_input);
+  EXPECT_EQ(parts.error().message, "A multipart part has more than one Content-Disposition header");
+}
+
 TEST(MultipartParserTest, ParsesHeadersCaseInsensitivelyWithTokensAndEscapes) {
   const auto parts = parse(
       "--boundary\r\n"

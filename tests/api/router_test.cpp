@@ -25,6 +25,16 @@ TEST(RouterTest, WrongMethodIsNotAllowedAndOptionsIsAPreflight) {
   EXPECT_EQ(match_route(verb::options, "/ocr/submit").id, RouteId::preflight);
 }
 
+TEST(RouterTest, DeleteOnAJobCancelsItAndOtherMethodsThereAreNotAllowed) {
+  const Route cancel = match_route(verb::delete_, "/ocr/jobs/fc-1");
+  EXPECT_EQ(cancel.id, RouteId::cancel);
+  EXPECT_EQ(cancel.job_id, "fc-1");
+  EXPECT_EQ(match_route(verb::get, "/ocr/jobs/fc-1").id, RouteId::method_not_allowed);
+  EXPECT_EQ(match_route(verb::delete_, "/ocr/jobs").id, RouteId::method_not_allowed);
+  EXPECT_EQ(match_route(verb::get, "/ocr/jobs").id, RouteId::jobs_list);
+  EXPECT_EQ(route_name(RouteId::cancel), "/ocr/jobs/{job_id}");
+}
+
 TEST(RouterTest, UnknownPathsAndEmptyOrNestedIdsAreNotFound) {
   EXPECT_EQ(match_route(verb::get, "/ocr/status/").id, RouteId::not_found);
   EXPECT_EQ(match_route(verb::get, "/ocr/status/a/b").id, RouteId::not_found);
@@ -95,6 +105,17 @@ TEST(ErrorMappingTest, EachKindHasItsStatus) {
   EXPECT_EQ(status_for(Error::too_large("")), http::status::payload_too_large);
   EXPECT_EQ(status_for(Error::not_found("")), http::status::not_found);
   EXPECT_EQ(status_for(Error::unavailable("")), http::status::service_unavailable);
+  EXPECT_EQ(status_for(Error::unauthenticated("")), http::status::unauthorized);
+  EXPECT_EQ(status_for(Error::too_many("", 1)), http::status::too_many_requests);
+}
+
+TEST(ErrorResponseTest, SaysWhenToRetryAndWhichSchemeAuthenticates) {
+  const Response limited = error_response(Error::too_many("slow down", 7));
+  EXPECT_EQ(limited[http::field::retry_after], "7");
+  const Response full = error_response(Error::unavailable("full").retry_after(5));
+  EXPECT_EQ(full[http::field::retry_after], "5");
+  EXPECT_EQ(error_response(Error::unavailable("x"))[http::field::retry_after], "");
+  EXPECT_EQ(error_response(Error::unauthenticated("who?"))[http::field::www_authenticate], "Bearer");
 }
 
 TEST(ErrorResponseTest, BodyIsFastApiDetail) {

@@ -65,6 +65,22 @@ TEST(ViewsTest, ResultsAreKeyedByPageInOrderWithPageErrorsKept) {
   EXPECT_EQ(results["page_1"], json({{"status", "error"}, {"error", "render failed"}}));
 }
 
+TEST(ViewsTest, EmbeddedEnginePagesGetTheirRunningHeadersMarked) {
+  // The same short text at the top of both pages: a running header, for the
+  // embedded engine's pages; a remote model's output is passed on as it is.
+  const auto page = [](int index, const char* engine) {
+    return jobs::PageRecord{index, true,
+                            R"({"status":"success","data":[{"bbox":[100,300,900,900],"category":"Text","text":"Body"},)"
+                            R"({"bbox":[100,180,900,205],"category":"Text","text":"Annual Report"}]})",
+                            engine};
+  };
+  const json embedded = results_object({page(0, "tesseract 5.3.0"), page(1, "tesseract 5.3.0")});
+  EXPECT_EQ(embedded["page_1"]["data"][0]["category"], "Page-header");
+  EXPECT_EQ(embedded["page_1"]["data"][0]["text"], "Annual Report");
+  const json remote = results_object({page(0, "rednote-hilab/dots.ocr"), page(1, "rednote-hilab/dots.ocr")});
+  EXPECT_EQ(remote["page_1"]["data"][1]["category"], "Text");
+}
+
 TEST(ViewsTest, UnfinishedPageOfAFailedJobIsReportedAsAnError) {
   const json results = results_object({{0, false, "", ""}});
   EXPECT_EQ(results["page_0"]["status"], "error");
@@ -94,6 +110,12 @@ TEST(ViewsTest, ExpiredAndFailedResultBodiesFollowTheContract) {
   EXPECT_EQ(body["success"], false);
   EXPECT_EQ(body["status"], "failed");
   EXPECT_EQ(body["error"], "boom");
+  jobs::Job cancelled = completed_job();
+  cancelled.status = jobs::JobStatus::cancelled;
+  cancelled.error = "Job cancelled at the client's request";
+  EXPECT_EQ(result_failed_body(cancelled)["status"], "cancelled");
+  EXPECT_EQ(result_failed_body(cancelled)["message"], cancelled.error);
+  EXPECT_EQ(status_body(cancelled, jobs::JobStatus::cancelled, 7 * 24h)["error"], cancelled.error);
 }
 
 TEST(ViewsTest, SseEventsHaveTheSeedShapes) {
@@ -104,6 +126,8 @@ TEST(ViewsTest, SseEventsHaveTheSeedShapes) {
   EXPECT_EQ(sse_timeout_event("fc-1", 600s)["message"], "Job still running after 10 minutes");
   EXPECT_EQ(sse_error_event("fc-1", "x"), json({{"status", "error"}, {"job_id", "fc-1"}, {"error", "x"}}));
   EXPECT_EQ(sse_close_event(), json({{"message", "Stream complete"}}));
+  EXPECT_EQ(sse_error_event("fc-1", "stop", "cancelled")["status"], "cancelled");
+  EXPECT_EQ(sse_shutdown_event("fc-1")["status"], "timeout");
 }
 
 TEST(AnnotateTest, BoxesTakeTheirCategoryColourAndSkipMalformedElements) {

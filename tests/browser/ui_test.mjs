@@ -2,7 +2,8 @@
 // (never a browser that Playwright downloads). Starts `visor serve` on a
 // free port, uploads a corpus PDF, watches the progress reach 100 %, checks
 // boxes (dotsocr) and rendered Markdown (lightonocr), downloads the JSON,
-// reopens a job from the recent list, and sees the error for a non-PDF.
+// reopens a job from the recent list, sees the error for a non-PDF, and
+// works against a server with API keys once the key is entered.
 // Screenshots go to VISOR_SCREENSHOT_DIR.
 //
 // Environment: VISOR_BINARY, VISOR_CORPUS_DIR, VISOR_SCREENSHOT_DIR,
@@ -58,11 +59,11 @@ function free_port() {
   });
 }
 
-async function start_server(tmp) {
+async function start_server(tmp, env = {}) {
   const port = await free_port();
   const log = fs.openSync(path.join(tmp, "serve.log"), "w");
   const child = spawn(binary, ["serve", "--host", "127.0.0.1", "--port", String(port), "--data", path.join(tmp, "data"),
-                               "--workers", "2"], { stdio: ["ignore", log, log] });
+                               "--workers", "2"], { stdio: ["ignore", log, log], env: { ...process.env, ...env } });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i += 1) {
     if (child.exitCode !== null) throw new Error(`visor serve exited: ${fs.readFileSync(path.join(tmp, "serve.log"))}`);
@@ -77,13 +78,15 @@ async function start_server(tmp) {
   throw new Error("visor serve did not answer within 30 s");
 }
 
-async function submit_and_wait(page, model, name) {
+async function submit_and_wait(page, model, name, dpi = "100") {
   await page.setInputFiles("#file", pdf_path);
   await page.selectOption("#model", model);
-  await page.fill("#dpi", "100");
+  await page.fill("#dpi", dpi);
   await page.click("#submit");
   await page.waitForSelector("#job:not([hidden])");
-  await page.waitForFunction(() => document.querySelector("#progress-text")?.dataset.percent === "100",
+  // All pages can be done a moment before the job is: wait for both.
+  await page.waitForFunction(() => document.querySelector("#progress-text")?.dataset.percent === "100" &&
+                             document.querySelector("#job-status")?.textContent !== "running",
                              null, { timeout: JOB_TIME_LIMIT_MS });
   // The bar animates its width; wait until it is full before the screenshot.
   await page.waitForFunction(() => {
@@ -184,6 +187,29 @@ async function check_cross_origin_example(context, base) {
   }
 }
 
+// With keys configured, the UI asks for one, then sends it on every call:
+// the header for fetch, ?api_key= for the stream and the page images.
+async function check_api_key(context) {
+  const key = "browser-key-0123456789abcdef";
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "visor-browser-keys-"));
+  const { child, base } = await start_server(tmp, { VISOR_API_KEYS: key });
+  try {
+    const page = await context.newPage();
+    await page.goto(base + "/");
+    await page.waitForSelector("#key-form:not([hidden])");
+    assert.match(await page.textContent("#key-error"), /API key/i);
+    await page.fill("#api-key", key);
+    await page.click("#key-form button[type=submit]");
+    await page.waitForSelector("#key-error", { state: "hidden" });
+    await submit_and_wait(page, "dotsocr", "with-api-key.png", "72");
+    assert.ok(await page.locator(".box").count() > 3, "boxes drawn with the key");
+    await page.close();
+  } finally {
+    child.kill("SIGTERM");
+    if (!process.env.VISOR_E2E_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   if (!fs.existsSync(chromium_path)) skip(`${chromium_path} is missing (scripts/setup installs Debian's chromium)`);
   if (!fs.existsSync(pdf_path)) skip(`corpus file ${pdf_path} is missing (set VISOR_CORPUS_DIR)`);
@@ -208,6 +234,7 @@ async function main() {
     await page.screenshot({ path: path.join(shots, "recent-jobs.png"), fullPage: true });
     await check_not_a_pdf(page);
     await check_cross_origin_example(context, base);
+    await check_api_key(context);
     await page.goto(base + "/docs");
     await page.waitForSelector(".opblock", { timeout: 30_000 });
     await page.screenshot({ path: path.join(shots, "docs.png") });

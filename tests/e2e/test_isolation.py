@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import time
 import unittest
@@ -22,6 +23,12 @@ def worker_pids(server: VisorServer) -> list[int]:
     for children in Path(f"/proc/{server.proc.pid}/task").glob("*/children"):
         pids += [int(pid) for pid in children.read_text().split()]
     return pids
+
+
+def process_state(pid: int) -> str:
+    """The state letter of /proc/<pid>/stat (R, S, Z, ...)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
@@ -78,6 +85,59 @@ class IsolationTest(unittest.TestCase):
         # The server goes on serving: a new job completes.
         other = self.server.submit_ok(sample_pdf(1), dpi=72)
         self.assertEqual(self.server.wait_for(other["job_id"], timeout=60)["status"], "completed")
+
+    def test_a_restarted_server_returns_its_dead_workers_pages_at_once_without_using_an_attempt(self):
+        # The server and its workers killed together, three times in a row
+        # (as the OOM killer or `systemctl kill -s KILL` would): the page is
+        # neither stuck for the 120 s lease nor counted as crashing its worker.
+        job = self.server.submit_ok(dense_pdf(1), dpi=300)
+        for _ in range(3):
+            holder = wait_until(lambda: self.lease_holder(job["job_id"], 1), timeout=60)
+            os.kill(holder, signal.SIGKILL)
+            self.server.kill()
+            self.server.start()
+        started = time.monotonic()
+        body = self.server.wait_for(job["job_id"], timeout=90)
+        self.assertLess(time.monotonic() - started, 60, "recovery waited for the 120 s lease")
+        self.assertEqual(body["status"], "completed")
+        page = self.server.result(job["job_id"]).json()["results"]["page_0"]
+        self.assertEqual(page["status"], "success", page)
+        self.assertEqual(self.server.log().count("worker.orphans_returned"), 3)
+
+    def test_worker_signalled_new_work_while_starting_survives(self):
+        # The server sends SIGUSR1 ("new work") to every worker on each
+        # submit, so under steady load a worker that has just been started
+        # gets it before its own startup code runs; it must not kill it.
+        first = worker_pids(self.server)[0]
+        os.kill(first, signal.SIGKILL)
+        replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first],
+                                 timeout=30, interval=0.0005)[0]
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                os.kill(replacement, signal.SIGUSR1)
+            except ProcessLookupError:
+                break
+            time.sleep(0.0005)
+        time.sleep(0.3)  # the supervisor reaps every 100 ms
+        self.assertIn(replacement, worker_pids(self.server))
+        self.assertNotEqual(process_state(replacement), "Z", "the worker died and is not reaped yet")
+        self.assertNotIn("User defined signal 1", self.server.log())
+        job = self.server.submit_ok(sample_pdf(1), dpi=72)
+        self.assertEqual(self.server.wait_for(job["job_id"], timeout=60)["status"], "completed")
+
+    def test_replacement_worker_holds_no_socket_of_the_server(self):
+        # An open connection, so the server has an accepted socket besides
+        # the listening one when the replacement starts.
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as client:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: visor\r\n\r\n")
+            self.assertIn(b"200", client.recv(4096))
+            first = worker_pids(self.server)[0]
+            os.kill(first, signal.SIGKILL)
+            replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first], timeout=30)[0]
+            fds = Path(f"/proc/{replacement}/fd")
+            targets = [os.readlink(fd) for fd in fds.iterdir()]
+        self.assertEqual([t for t in targets if t.startswith("socket:")], [], targets)
 
     def test_worker_processes_report_pages_to_the_server_metrics(self):
         job = self.server.submit_ok(sample_pdf(2), dpi=72)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import signal
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ import unittest
 import requests
 
 import pdfgen
+from test_isolation import wait_until, worker_pids
 from visor_harness import (ISO_Z_RE, JOB_ID_RE, ServerTestCase, VisorServer, collect_events, words)
 
 
@@ -253,6 +255,33 @@ class RestartTest(unittest.TestCase):
                 self.assertRegex(text, rf"page\s*{i + 1}\b", f"page_{i} does not hold page {i + 1}")
 
         self.assertEqual(server.wait_for(queued["job_id"], timeout=60)["status"], "completed")
+
+    def test_server_restarts_on_its_port_while_a_worker_of_the_killed_server_finishes_its_page(self):
+        # Workers end with their server (SIGTERM), after finishing the page
+        # they hold. A replacement worker, started after the server began
+        # listening, is the one that could have inherited its socket.
+        server = self.server.start()
+        first = worker_pids(server)[0]
+        os.kill(first, signal.SIGKILL)
+        replacement = wait_until(lambda: [p for p in worker_pids(server) if p != first], timeout=30)[0]
+        job = server.submit_ok(pdfgen.dense_pdf(2), "slow.pdf", dpi="300")
+        owner = f":{replacement}/"
+        db_path = server.data_dir / "visor.db"
+
+        def replacement_holds_a_page() -> bool:
+            with sqlite3.connect(db_path, timeout=10) as db:
+                owners = [row[0] for row in db.execute("SELECT lease_owner FROM pages WHERE state = 'leased'")]
+            return any(owner in o for o in owners)
+
+        wait_until(replacement_holds_a_page, timeout=60)
+        server.kill()
+        self.assertTrue(os.path.exists(f"/proc/{replacement}/fd"),
+                        "the worker finished its page before the server was killed: nothing was tested")
+        server.start()  # raises when the port is still held
+        final = server.wait_for(job["job_id"], timeout=180)
+        self.assertEqual(final["status"], "completed", final)
+        pages = server.result(job["job_id"]).json()["results"]
+        self.assertEqual([p["status"] for p in pages.values()], ["success", "success"], pages)
 
 
 class EnvironmentConfigTest(unittest.TestCase):

@@ -95,7 +95,7 @@ class DocumentTest(ContractTestCase):
         paths = set(self.contract.document["paths"])
         for path in ("/ocr/submit", "/ocr/status/{job_id}", "/ocr/result/{job_id}", "/ocr/stream/{job_id}",
                      "/ocr/jobs", "/ocr", "/ocr/models", "/healthz", "/readyz", "/metrics", "/openapi.json",
-                     "/docs", "/", "/api", "/ocr/page/{job_id}/{page}"):
+                     "/docs", "/", "/api", "/ocr/page/{job_id}/{page}", "/ocr/jobs/{job_id}"):
             self.assertIn(path, paths)
 
 
@@ -188,6 +188,55 @@ class FailedJobContractTest(ContractTestCase):
         self.check("get", "/ocr/result/{job_id}", self.server.result(job_id), 422)
         self.check("get", "/ocr/jobs", self.server.get("/ocr/jobs?status=failed"), 200)
         self.check_stream(job_id)
+
+
+class CancelContractTest(ContractTestCase):
+    WORKERS = 1
+
+    def test_cancel_replies_and_the_cancelled_job_match_the_document(self):
+        job_id = self.server.submit_ok(pdfgen.dense_pdf(6), "long.pdf", dpi="300")["job_id"]
+        self.check("delete", "/ocr/jobs/{job_id}", requests.delete(self.server.url(f"/ocr/jobs/{job_id}"), timeout=10),
+                   200)
+        self.check("get", "/ocr/status/{job_id}", self.server.get(f"/ocr/status/{job_id}"), 200)
+        self.check("get", "/ocr/result/{job_id}", self.server.result(job_id), 409)
+        self.check("get", "/ocr/jobs", self.server.get("/ocr/jobs?status=cancelled"), 200)
+        events = self.check_stream(job_id)
+        self.assertEqual([e.event for e in events][-2:], ["error", "close"])
+        self.check("delete", "/ocr/jobs/{job_id}",
+                   requests.delete(self.server.url(f"/ocr/jobs/{UNKNOWN_ID}"), timeout=10), 404)
+        done = self.server.submit_ok(pdfgen.text_only_pdf(1), dpi="72")["job_id"]
+        self.server.wait_for(done)
+        self.check("delete", "/ocr/jobs/{job_id}", requests.delete(self.server.url(f"/ocr/jobs/{done}"), timeout=10),
+                   409)
+
+
+class KeyedContractTest(ContractTestCase):
+    SERVER_ENV = {"VISOR_API_KEYS": "contract-key-0123456789abcdef"}
+    SERVER_FLAGS = ("--submit-rate", "3/h", "--submit-burst", "3", "--max-streams-per-key", "1")
+    API_KEY = "contract-key-0123456789abcdef"
+
+    def test_unauthenticated_limited_and_replayed_replies_match_the_document(self):
+        for method, template, path in (("get", "/ocr/status/{job_id}", f"/ocr/status/{UNKNOWN_ID}"),
+                                       ("get", "/ocr/jobs", "/ocr/jobs"), ("get", "/ocr/models", "/ocr/models"),
+                                       ("delete", "/ocr/jobs/{job_id}", f"/ocr/jobs/{UNKNOWN_ID}"),
+                                       ("get", "/ocr/stream/{job_id}", f"/ocr/stream/{UNKNOWN_ID}")):
+            with self.subTest(path=path):
+                self.check(method, template, requests.request(method, self.server.url(path), timeout=10), 401)
+        headers = {"Idempotency-Key": "contract-1"}
+        pdf = pdfgen.dense_pdf(4)
+        first = self.check("post", "/ocr/submit", self.server.submit(pdf, params={"dpi": "300"}, headers=headers), 200)
+        replayed = self.check("post", "/ocr/submit", self.server.submit(pdf, params={"dpi": "300"}, headers=headers),
+                              200)
+        self.assertEqual(replayed.headers.get("Idempotent-Replayed"), "true")
+        self.check("post", "/ocr/submit", self.server.submit(pdfgen.text_only_pdf(1), headers=headers), 422)
+        self.check("post", "/ocr/submit", self.server.submit(pdfgen.text_only_pdf(1)), 429)
+        job_id = first.json()["job_id"]
+        held = requests.get(self.server.url(f"/ocr/stream/{job_id}?api_key={self.API_KEY}"), stream=True, timeout=30)
+        try:
+            self.check("get", "/ocr/stream/{job_id}", self.server.get(f"/ocr/stream/{job_id}"), 429)
+        finally:
+            held.close()
+            requests.delete(self.server.url(f"/ocr/jobs/{job_id}"), headers=self.server.auth_headers(), timeout=10)
 
 
 if __name__ == "__main__":

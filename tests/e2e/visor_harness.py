@@ -69,10 +69,13 @@ class VisorServer:
     kill() (SIGKILL) and start() again reuse the same port and data directory.
     """
 
-    def __init__(self, *flags: str, workers: int = 2, name: str = "visor", env: dict | None = None):
+    def __init__(self, *flags: str, workers: int = 2, name: str = "visor", env: dict | None = None,
+                 api_key: str | None = None):
         require_binary()
         self.flags = list(flags)
         self.env = dict(env or {})
+        # Sent as "Authorization: Bearer" by the HTTP helpers when set.
+        self.api_key = api_key
         self.workers = workers
         self.name = name
         self.tmp = Path(tempfile.mkdtemp(prefix=f"visor-e2e-{name}-"))
@@ -104,7 +107,7 @@ class VisorServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"visor serve exited with {self.proc.returncode} at start:\n{self.log()}")
             try:
-                if requests.get(self.base + "/ocr/models", timeout=2).status_code == 200:
+                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -156,14 +159,20 @@ class VisorServer:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def auth_headers(self, api_key: str | None = None) -> dict:
+        key = api_key or self.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
     def get(self, path: str, **kw) -> requests.Response:
         kw.setdefault("timeout", 30)
+        kw["headers"] = {**self.auth_headers(), **kw.get("headers", {})}
         return requests.get(self.url(path), **kw)
 
     def submit(self, pdf: bytes, filename: str = "document.pdf", params: dict | None = None,
-               field_name: str = "file", timeout: float = 60) -> requests.Response:
+               field_name: str = "file", timeout: float = 60, headers: dict | None = None) -> requests.Response:
         files = {field_name: (filename, pdf, "application/pdf")}
-        return requests.post(self.url("/ocr/submit"), params=params or {}, files=files, timeout=timeout)
+        return requests.post(self.url("/ocr/submit"), params=params or {}, files=files, timeout=timeout,
+                             headers={**self.auth_headers(), **(headers or {})})
 
     def submit_ok(self, pdf: bytes, filename: str = "document.pdf", **params) -> dict:
         response = self.submit(pdf, filename, params)
@@ -177,7 +186,7 @@ class VisorServer:
             raise AssertionError(f"status failed: {response.status_code} {response.text}")
         return response.json()
 
-    def wait_for(self, job_id: str, statuses=("completed", "failed"), timeout: float = 120,
+    def wait_for(self, job_id: str, statuses=("completed", "failed", "cancelled"), timeout: float = 120,
                  interval: float = 0.1) -> dict:
         """Polls GET /ocr/status until the job has one of `statuses`."""
         deadline = time.monotonic() + timeout
@@ -200,13 +209,16 @@ class ServerTestCase(unittest.TestCase):
     log when a test of the class fails."""
 
     SERVER_FLAGS: tuple[str, ...] = ()
+    SERVER_ENV: dict[str, str] = {}
+    API_KEY: str | None = None  # sent by the server's HTTP helpers
     WORKERS = 2
     server: VisorServer
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = VisorServer(*cls.SERVER_FLAGS, workers=cls.WORKERS, name=cls.__name__)
+        cls.server = VisorServer(*cls.SERVER_FLAGS, workers=cls.WORKERS, name=cls.__name__, env=cls.SERVER_ENV,
+                                 api_key=cls.API_KEY)
         try:
             cls.server.start()
         except Exception:
@@ -307,9 +319,8 @@ class SSEClient:
 
     def __init__(self, url: str, timeout: float = 30, **kwargs):
         self.url = url
-        self.response = requests.get(url, stream=True, timeout=timeout,
-                                     headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
-                                     **kwargs)
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **kwargs.pop("headers", {})}
+        self.response = requests.get(url, stream=True, timeout=timeout, headers=headers, **kwargs)
         self.last_id: str | None = None
         self.buf = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -314,6 +314,22 @@ TEST_F(SqliteJobStoreTest, LeasesOfADeadWorkerAreReleasedAndItsPageFailsOnTheLas
   EXPECT_EQ(*store_->release_worker_leases("host:42/", "x", 1700), 0);
 }
 
+TEST_F(SqliteJobStoreTest, ReturnedLeasesAreQueuedAgainWithoutCountingTheAttempt) {
+  submit(1);
+  auto task = store_->lease_page({.worker_id = "host:51/0", .now_ms = 1000, .lease_duration = 60000ms});
+  ASSERT_TRUE(task.ok() && task->has_value());
+  auto holders = store_->lease_holders();
+  ASSERT_TRUE(holders.ok());
+  EXPECT_EQ(*holders, std::vector<std::string>{"host:51/0"});
+  EXPECT_EQ(*store_->return_worker_leases("host:52/"), 0);
+  EXPECT_EQ(*store_->return_worker_leases("host:51/"), 1);
+  auto again = store_->lease_page({.worker_id = "host:53/0", .now_ms = 1100, .lease_duration = 60000ms});
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->attempt, 1);
+  // The first holder's late result is refused.
+  EXPECT_EQ(store_->complete_page(**task, "{}", "e", 1200).error().kind, Error::Kind::conflict);
+}
+
 TEST(JobIdTest, IsFcPrefixedUlidAndValidated) {
   const std::string id = new_job_id(1730889000000);
   EXPECT_EQ(id.size(), 29u);

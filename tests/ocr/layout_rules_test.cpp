@@ -39,6 +39,13 @@ Paragraph make_paragraph(const std::vector<std::string>& lines, int x, int y, in
   return paragraph;
 }
 
+Paragraph single_paragraph(const Line& line) {
+  Paragraph paragraph;
+  paragraph.lines = {line};
+  paragraph.box = line.box;
+  return paragraph;
+}
+
 Block text_block(std::vector<Paragraph> paragraphs) {
   Block block;
   block.kind = BlockKind::text;
@@ -427,6 +434,165 @@ TEST(TypeBox, StretchesToAscenderAndDescenderNeverShrinks) {
   const Box tall{10, 80, 20, 130};
   EXPECT_EQ(type_box(tall, 120, 24, 6).y1, 80);
   EXPECT_EQ(type_box(tall, 120, 24, 6).y2, 130);
+}
+
+TEST(FigureBox, LoneDigitGetsHalfAnEmPerDigitCentredOnItsInk) {
+  const Box one{100, 200, 104, 224};  // the ink of a "1" in 24 px type
+  const Box box = figure_box(one, 1, 24);
+  EXPECT_NEAR(box.x1, 97, 1);
+  EXPECT_NEAR(box.x2, 107, 1);
+  EXPECT_EQ(box.y1, 200);
+  EXPECT_EQ(box.y2, 224);
+  const Box wide{100, 200, 160, 224};  // wider than its advance: unchanged
+  EXPECT_EQ(figure_box(wide, 2, 24).x1, 100);
+  EXPECT_EQ(figure_box(one, 1, 0).x2, 104);
+}
+
+TEST(FigureBox, OnlyDigitOnlyLinesAreWidened) {
+  Line number = make_line("7", 500, 1350);
+  number.box.x2 = number.box.x1 + 4;
+  const Line word = make_line("I", 100, 1350);
+  PageScan scan = scan_of({text_block({single_paragraph(number), single_paragraph(word)})});
+  const PageScan widened = widen_figure_lines(scan);
+  EXPECT_GT(widened.blocks[0].paragraphs[0].lines[0].box.width(), 4);
+  EXPECT_GT(widened.blocks[0].paragraphs[0].box.width(), 4);
+  EXPECT_EQ(widened.blocks[0].paragraphs[1].lines[0].box.x2, word.box.x2);
+}
+
+// A line "• text" as Tesseract reads it when it merges the bullet into the
+// first word: the bullet's ink sits at `x`, the first word's glyph boxes as given.
+Line merged_bullet_line(const std::string& first_word, Box first_glyph, Box second_glyph) {
+  Line line = make_line(first_word + " is the first time", 100, 300);
+  Word& word = line.words.front();
+  word.box.x1 = first_glyph.x1;
+  word.first_glyph = first_glyph;
+  word.second_glyph = second_glyph;
+  line.box.x1 = first_glyph.x1;
+  return line;
+}
+
+TEST(MergedBullet, SmallGlyphBeforeAGapIsABullet) {
+  const Line line = merged_bullet_line("this", {100, 308, 108, 316}, {132, 300, 142, 320});
+  EXPECT_TRUE(has_merged_bullet(line.words.front(), kBody));
+  const Line restored = split_merged_bullet(line);
+  ASSERT_EQ(restored.words.size(), line.words.size() + 1);
+  EXPECT_EQ(line_text(restored), "\u2022 this is the first time");
+  EXPECT_EQ(restored.words.front().box.x1, 100);
+  EXPECT_EQ(strip_bullet(line_text(restored)), "this is the first time");
+}
+
+TEST(MergedBullet, MisreadBulletGlyphIsRemovedFromTheWord) {
+  const Line line = merged_bullet_line("\u00abthe", {100, 308, 107, 315}, {131, 300, 138, 320});
+  EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 the is the first time");
+}
+
+TEST(MergedBullet, FirstGlyphStretchedOverTheBulletIsABulletNextToABulletedLine) {
+  const Line line = merged_bullet_line("this", {100, 304, 146, 320}, {148, 300, 160, 320});
+  EXPECT_FALSE(has_merged_bullet(line.words.front(), kBody));
+  EXPECT_TRUE(has_stretched_first_glyph(line.words.front(), kBody));
+  EXPECT_EQ(line_text(split_merged_bullet(line)), "\u2022 this is the first time");
+  // Alone (a word whose first letter took in the frame of a diagram box),
+  // or next to a bullet at another left edge, it stays as read.
+  const PageScan alone = restore_merged_bullets(scan_of({text_block({single_paragraph(line)})}));
+  EXPECT_EQ(line_text(alone.blocks[0].paragraphs[0].lines[0]), "this is the first time");
+  const Line indented_bullet = make_line("\u2022 an item", 160, 266);
+  const PageScan apart =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(indented_bullet), single_paragraph(line)})}));
+  EXPECT_EQ(line_text(apart.blocks[0].paragraphs[1].lines[0]), "this is the first time");
+  const Line bullet = make_line("\u2022 an item", 100, 266);
+  const PageScan listed =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(bullet), single_paragraph(line)})}));
+  EXPECT_EQ(line_text(listed.blocks[0].paragraphs[1].lines[0]), "\u2022 this is the first time");
+}
+
+TEST(MergedBullet, StretchedDashOrGlyphOutsideItsWordIsNoBullet) {
+  // A rule of dashes in a figure; glyph boxes of rotated text, elsewhere on
+  // the page.
+  const Line dashes = merged_bullet_line("\u2014\u2014", {100, 309, 140, 312}, {142, 309, 170, 312});
+  EXPECT_FALSE(has_stretched_first_glyph(dashes.words.front(), kBody));
+  const Line bullet = make_line("\u2022 an item", 100, 266);
+  Line rotated = merged_bullet_line("this", {100, 308, 108, 316}, {132, 300, 142, 320});
+  rotated.words.front().first_glyph = {900, 1390, 908, 1398};
+  rotated.words.front().second_glyph = {930, 1390, 940, 1400};
+  const PageScan scan =
+      restore_merged_bullets(scan_of({text_block({single_paragraph(bullet), single_paragraph(rotated)})}));
+  EXPECT_EQ(line_text(scan.blocks[0].paragraphs[1].lines[0]), "this is the first time");
+}
+
+TEST(MergedBullet, OrdinaryLettersAreNoBullet) {
+  // "the": letters side by side; "-5": a small first glyph without a gap;
+  // "W": a wide letter, still narrower than the line is high.
+  const auto first_word = [](const char* text, Box first, Box second) {
+    return merged_bullet_line(text, first, second).words.front();
+  };
+  EXPECT_FALSE(has_merged_bullet(first_word("the", {100, 302, 107, 320}, {109, 300, 121, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(first_word("-5", {100, 308, 106, 311}, {108, 300, 118, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(first_word("Wo", {100, 300, 120, 320}, {121, 305, 131, 320}), kBody));
+  EXPECT_FALSE(has_merged_bullet(make_line("this", 100, 300).words[0], kBody));  // glyphs unknown
+  const Line plain = make_line("this is plain", 100, 300);
+  EXPECT_EQ(line_text(split_merged_bullet(plain)), "this is plain");
+}
+
+TEST(MergedBullet, RestoredBulletMakesTheLineAListItem) {
+  const Line first = make_line("\u2022 object code saying where", 100, 300);
+  Line second = merged_bullet_line("this", {100, 338, 146, 354}, {148, 334, 160, 354});
+  for (Word& word : second.words) word.box.y1 += 34, word.box.y2 += 34;
+  second.box.y1 = 334;
+  second.box.y2 = 354;
+  Paragraph paragraph;
+  paragraph.lines = {first, second};
+  paragraph.box = unite(first.box, second.box);
+  const PageLayout layout = build_layout(scan_of({text_block({body(600), paragraph})}));
+  ASSERT_EQ(layout.elements.size(), 3u);
+  EXPECT_EQ(layout.elements[1].category, category::list_item);
+  EXPECT_EQ(layout.elements[2].category, category::list_item);
+  EXPECT_EQ(layout.elements[2].text, "this is the first time");
+}
+
+TEST(ParagraphRepair, SizeBreakNeedsALargerLineAndAGap) {
+  const Line item = make_line("\u2022 Front-Cover Text may be at.", 100, 300);
+  const Line heading = make_line("6 Your Program", 100, 350, 26);
+  const Line tight_heading = make_line("6 Your Program", 100, 322, 26);
+  const Line body_line = make_line("and a Back-Cover Text", 100, 350);
+  EXPECT_TRUE(is_size_break(item, heading, kBody));
+  EXPECT_TRUE(is_size_break(heading, make_line("body text below", 100, 400), kBody));
+  EXPECT_FALSE(is_size_break(item, tight_heading, kBody));  // lines of one paragraph
+  EXPECT_FALSE(is_size_break(item, body_line, kBody));      // same size
+  EXPECT_FALSE(is_size_break(make_line("Big One", 100, 300, 26), make_line("Big Two", 100, 350, 27), kBody));
+}
+
+TEST(ParagraphRepair, HeadingJoinedToTheItemAboveIsSplit) {
+  Paragraph mixed;
+  mixed.lines = {make_line("\u2022 Front-Cover Text may be at.", 100, 300), make_line("6 Your Program", 100, 350, 26)};
+  mixed.box = unite(mixed.lines[0].box, mixed.lines[1].box);
+  const PageLayout layout = build_layout(scan_of({text_block({body(600), mixed})}));
+  EXPECT_EQ(categories(layout), (std::vector<std::string>{"Text", "List-item", "Section-header"}));
+}
+
+// Two lines of a paragraph that run to its right edge: lines of these
+// lengths at height 20 are 300 and 304 pixels wide.
+const std::vector<std::string> kWrapped = {"the terms of this License whose", "permissions for other licensees"};
+
+TEST(ParagraphRepair, LastLineSetApartIsMergedBack) {
+  const Paragraph first = make_paragraph(kWrapped, 100, 300);
+  const Paragraph next = make_paragraph({"extend to them."}, 100, 358);
+  EXPECT_TRUE(continues_paragraph(first, next, kBody));
+  PageScan scan = scan_of({text_block({first}), text_block({next})});
+  const PageScan merged = merge_paragraph_continuations(scan, kBody);
+  ASSERT_EQ(merged.blocks.size(), 1u);
+  EXPECT_EQ(merged.blocks[0].paragraphs[0].lines.size(), 3u);
+}
+
+TEST(ParagraphRepair, NewParagraphIsNotMerged) {
+  const Paragraph first = make_paragraph(kWrapped, 100, 300);
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"Extend to them."}, 100, 358), kBody));  // capital
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 100, 380), kBody));  // gap
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 140, 358), kBody));  // indent
+  EXPECT_FALSE(continues_paragraph(first, make_paragraph({"extend to them."}, 100, 358, 30), kBody));  // size
+  const Paragraph ended = make_paragraph({kWrapped[0], kWrapped[1] + "."}, 100, 300);
+  EXPECT_FALSE(continues_paragraph(ended, make_paragraph({"extend to them."}, 100, 358), kBody));
+  const Paragraph short_last = make_paragraph({"the terms of this License whose", "permissions"}, 100, 300);
+  EXPECT_FALSE(continues_paragraph(short_last, make_paragraph({"extend to them."}, 100, 358), kBody));
 }
 
 }  // namespace
