@@ -15,6 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include "util/fd.hpp"
+
 extern char** environ;
 
 namespace visor::util {
@@ -23,36 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxErrorBytes = 4096;
-
-// Owns one file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -164,27 +136,49 @@ bool read_available(int fd, std::string& into, std::size_t keep) {
   }
 }
 
-// The child and anything it started (its own process group).
-void kill_child(pid_t pid) { ::kill(-pid, SIGKILL); }
+// Spawns a program per child; the child id is its pid.
+class SpawnLauncher final : public ChildLauncher {
+ public:
+  Result<ChildId> start(const std::vector<std::string>& argv, const ChildStreams& streams,
+                        const ChildLimits& limits) override {
+    auto pid = spawn_process(argv, {.in = streams.in,
+                                    .out = streams.out,
+                                    .err = streams.err,
+                                    .new_process_group = true,
+                                    .blocked_signals = {}});
+    if (!pid) return pid.take_error();
+    apply_limits(*pid, limits);
+    return static_cast<ChildId>(*pid);
+  }
+
+  void kill(ChildId child) override { ::kill(-static_cast<pid_t>(child), SIGKILL); }
+
+  Result<std::optional<int>> wait_until(ChildId child, Clock::time_point deadline) override {
+    const auto pid = static_cast<pid_t>(child);
+    int status = 0;
+    auto pause = std::chrono::microseconds(200);
+    for (;;) {
+      const pid_t done = ::waitpid(pid, &status, deadline == Clock::time_point::max() ? 0 : WNOHANG);
+      if (done == pid) return std::optional<int>(status);
+      if (done < 0 && errno != EINTR) return Error::unavailable(errno_text("Cannot wait for a child process"));
+      if (Clock::now() >= deadline) return std::optional<int>();
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
+    }
+  }
+};
 
 // Waits for the child to end, killing it at `deadline`.
-int reap(pid_t pid, Clock::time_point deadline, bool& timed_out) {
-  int status = 0;
-  auto pause = std::chrono::microseconds(200);
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) return status;
-    if (done < 0 && errno != EINTR) return status;
-    if (Clock::now() >= deadline) {
-      timed_out = true;
-      kill_child(pid);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      return status;
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
-  }
+Result<int> reap(ChildLauncher& launcher, ChildLauncher::ChildId child, Clock::time_point deadline,
+                 bool& timed_out) {
+  auto status = launcher.wait_until(child, deadline);
+  if (!status) return status.take_error();
+  if (*status) return **status;
+  timed_out = true;
+  launcher.kill(child);
+  auto killed = launcher.wait_until(child, Clock::time_point::max());
+  if (!killed) return killed.take_error();
+  return killed->value_or(0);
 }
 
 }  // namespace
@@ -246,8 +240,18 @@ int ChildRun::crash_signal() const {
   return WTERMSIG(wait_status);
 }
 
+ChildLauncher& spawn_launcher() {
+  static SpawnLauncher launcher;
+  return launcher;
+}
+
 Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::vector<std::string_view>& input,
                              const ChildLimits& limits) {
+  return run_bounded(spawn_launcher(), argv, input, limits);
+}
+
+Result<ChildRun> run_bounded(ChildLauncher& launcher, const std::vector<std::string>& argv,
+                             const std::vector<std::string_view>& input, const ChildLimits& limits) {
   const auto started = Clock::now();
   const auto deadline = started + limits.wall_time;
   Fd input_parent, input_child, output_read, output_write, errors_read, errors_write;
@@ -255,16 +259,12 @@ Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::ve
                    make_pipe(errors_read, errors_write)}) {
     if (!s) return s.take_error();
   }
-  auto pid = spawn_process(argv, {.in = input_child.get(),
-                                  .out = output_write.get(),
-                                  .err = errors_write.get(),
-                                  .new_process_group = true,
-                                  .blocked_signals = {}});
+  auto child = launcher.start(argv, {.in = input_child.get(), .out = output_write.get(), .err = errors_write.get()},
+                              limits);
   input_child.reset();
   output_write.reset();
   errors_write.reset();
-  if (!pid) return pid.take_error();
-  apply_limits(*pid, limits);
+  if (!child) return child.take_error();
 
   ChildRun run;
   set_nonblocking(input_parent.get());
@@ -292,8 +292,10 @@ Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::ve
     }
     if (fds[2].revents != 0 && !read_available(errors_read.get(), run.errors, kMaxErrorBytes)) errors_read.reset();
   }
-  if (killed) kill_child(*pid);
-  run.wait_status = reap(*pid, deadline, run.timed_out);
+  if (killed) launcher.kill(*child);
+  auto status = reap(launcher, *child, deadline, run.timed_out);
+  if (!status) return status.take_error();
+  run.wait_status = *status;
   run.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   return run;
 }

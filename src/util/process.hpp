@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,17 +71,56 @@ struct ChildRun {
   int crash_signal() const;
 };
 
-// Runs argv[0] with `input` (its parts one after the other) on its stdin and
-// collects its stdout and stderr, enforcing `limits`; a kill reaches its
-// whole process group. The limits are set
-// (prlimit) before the first byte of input is written and no core file is
-// written, so a child that reads untrusted data only from stdin reads all of
-// it under the limits. Never blocks beyond limits.wall_time (plus the time to
-// reap a killed child); the child is always reaped.
-// Errors: unavailable when the child cannot be started; every way the child
-// itself ends (crash, timeout, non-zero exit) is a ChildRun for the caller
-// to judge.
+// The descriptors a launched child gets as its stdin, stdout and stderr.
+struct ChildStreams {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// How run_bounded starts a child, stops it and learns how it ended. Two
+// ways exist: spawning a program for each child (spawn_launcher(), simple,
+// costs an exec per child) and asking a fork server that was started once
+// (util/fork_server.hpp, costs a fork).
+// Thread safety: every method may be called from any thread, concurrently.
+class ChildLauncher {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using ChildId = std::uint64_t;
+
+  virtual ~ChildLauncher() = default;
+
+  // Starts `argv` with `streams` as its standard streams (the caller closes
+  // its copies afterwards), in a process group of its own, with no other
+  // descriptor of the caller, and within `limits`' address space and CPU
+  // time and without a core file from before it reads its first byte of
+  // input. unavailable when it cannot be started.
+  virtual Result<ChildId> start(const std::vector<std::string>& argv, const ChildStreams& streams,
+                                const ChildLimits& limits) = 0;
+  // SIGKILL to the child's process group; nothing once it has ended.
+  virtual void kill(ChildId child) = 0;
+  // Its waitpid() status once it has ended, or nullopt when `deadline`
+  // comes first; unavailable when how it ended can no longer be known.
+  // After a status is returned, the id is forgotten.
+  virtual Result<std::optional<int>> wait_until(ChildId child, Clock::time_point deadline) = 0;
+};
+
+// Spawns argv[0] (a path) for each child; stateless, shared.
+ChildLauncher& spawn_launcher();
+
+// Runs `argv` through `launcher` with `input` (its parts one after the
+// other) on its stdin and collects its stdout and stderr, enforcing
+// `limits`; a kill reaches its whole process group. A child that reads
+// untrusted data only from stdin reads all of it under the limits. Never
+// blocks beyond limits.wall_time (plus the time to reap a killed child).
+// Errors: unavailable when the child cannot be started or its end cannot
+// be learnt; every way the child itself ends (crash, timeout, non-zero
+// exit) is a ChildRun for the caller to judge.
 // Thread safety: any thread; children run concurrently.
+Result<ChildRun> run_bounded(ChildLauncher& launcher, const std::vector<std::string>& argv,
+                             const std::vector<std::string_view>& input, const ChildLimits& limits);
+
+// run_bounded(spawn_launcher(), ...).
 Result<ChildRun> run_bounded(const std::vector<std::string>& argv, const std::vector<std::string_view>& input,
                              const ChildLimits& limits);
 

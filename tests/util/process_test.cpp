@@ -11,20 +11,38 @@
 #include <thread>
 
 #include "util/alarm.hpp"
+#include "util/fork_server.hpp"
 
 namespace visor::util {
 namespace {
 
 using namespace std::chrono_literals;
 
-// /bin/sh runs each script; `read` first makes it wait for stdin, which the
-// runner writes only after the limits are set.
-Result<ChildRun> shell(const std::string& script, std::vector<std::string_view> input = {},
-                       ChildLimits limits = {}) {
-  return run_bounded({"/bin/sh", "-c", script}, input, limits);
+ForkServer& shared_fork_server() {
+  static ForkServer server({VISOR_FORK_SERVER_HELPER});
+  return server;
 }
 
-TEST(RunBoundedTest, FeedsEveryInputPartToStdinAndCollectsStdout) {
+// Every RunBoundedTest runs once with each way of starting children: a
+// spawn per child, and a fork server whose children exec the program.
+class RunBoundedTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  ChildLauncher& launcher() { return GetParam() == "spawn" ? spawn_launcher() : shared_fork_server(); }
+
+  // /bin/sh runs each script; `read` first makes it wait for stdin, which
+  // the runner writes only after the limits are set.
+  Result<ChildRun> shell(const std::string& script, std::vector<std::string_view> input = {},
+                         ChildLimits limits = {}) {
+    return run_bounded(launcher(), {"/bin/sh", "-c", script}, input, limits);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Launchers, RunBoundedTest, ::testing::Values("spawn", "fork_server"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) { return param_info.param; });
+
+Result<ChildRun> shell(const std::string& script) { return run_bounded({"/bin/sh", "-c", script}, {}, {}); }
+
+TEST_P(RunBoundedTest, FeedsEveryInputPartToStdinAndCollectsStdout) {
   const std::string big(300'000, 'x');  // more than a socket buffer holds
   auto run = shell("cat", {"head:", big, "", ":tail"});
   ASSERT_TRUE(run.ok()) << run.error().message;
@@ -32,7 +50,7 @@ TEST(RunBoundedTest, FeedsEveryInputPartToStdinAndCollectsStdout) {
   EXPECT_EQ(run->output, "head:" + big + ":tail");
 }
 
-TEST(RunBoundedTest, ReportsExitStatusAndStderr) {
+TEST_P(RunBoundedTest, ReportsExitStatusAndStderr) {
   auto run = shell("echo trouble >&2; exit 3");
   ASSERT_TRUE(run.ok());
   EXPECT_FALSE(run->succeeded());
@@ -41,7 +59,7 @@ TEST(RunBoundedTest, ReportsExitStatusAndStderr) {
   EXPECT_EQ(run->errors, "trouble\n");
 }
 
-TEST(RunBoundedTest, ReportsTheSignalOfACrash) {
+TEST_P(RunBoundedTest, ReportsTheSignalOfACrash) {
   auto run = shell("read line; kill -SEGV $$", {"go\n"});
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->crash_signal(), SIGSEGV);
@@ -49,22 +67,24 @@ TEST(RunBoundedTest, ReportsTheSignalOfACrash) {
   EXPECT_EQ(describe_exit(run->wait_status), "killed by signal 11 (Segmentation fault)");
 }
 
-TEST(RunBoundedTest, KillsAChildThatOutlivesTheWallTime) {
+TEST_P(RunBoundedTest, KillsAChildThatOutlivesTheWallTime) {
   ChildLimits limits;
   limits.wall_time = 200ms;
   const auto started = std::chrono::steady_clock::now();
-  auto run = shell("sleep 37 & sleep 37", {}, limits);
+  // Each variant sleeps its own time: ctest runs them side by side.
+  const std::string seconds = GetParam() == "spawn" ? "37" : "38";
+  auto run = shell("sleep " + seconds + " & sleep " + seconds, {}, limits);
   ASSERT_TRUE(run.ok());
   EXPECT_TRUE(run->timed_out);
   EXPECT_FALSE(run->succeeded());
   EXPECT_EQ(run->crash_signal(), 0) << "our own kill is not a crash";
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   // The kill reached the whole group: no sleep is left holding the pipes.
-  auto left = shell("pgrep -f 'sleep 3[7]' || true");
+  auto left = shell("pgrep -f 'sleep 3[" + seconds.substr(1) + "]' || true");
   EXPECT_EQ(left->output, "");
 }
 
-TEST(RunBoundedTest, KillsAChildThatClosesItsOutputButGoesOnRunning) {
+TEST_P(RunBoundedTest, KillsAChildThatClosesItsOutputButGoesOnRunning) {
   ChildLimits limits;
   limits.wall_time = 200ms;
   auto run = shell("exec >&- 2>&-; exec sleep 31", {}, limits);
@@ -72,7 +92,7 @@ TEST(RunBoundedTest, KillsAChildThatClosesItsOutputButGoesOnRunning) {
   EXPECT_TRUE(run->timed_out);
 }
 
-TEST(RunBoundedTest, KillsAChildWhoseOutputGrowsBeyondTheLimit) {
+TEST_P(RunBoundedTest, KillsAChildWhoseOutputGrowsBeyondTheLimit) {
   ChildLimits limits;
   limits.max_output_bytes = 1000;
   auto run = shell("yes", {}, limits);
@@ -82,7 +102,7 @@ TEST(RunBoundedTest, KillsAChildWhoseOutputGrowsBeyondTheLimit) {
   EXPECT_FALSE(run->succeeded());
 }
 
-TEST(RunBoundedTest, SetsAddressSpaceAndCpuLimitsBeforeTheInputArrives) {
+TEST_P(RunBoundedTest, SetsAddressSpaceAndCpuLimitsBeforeTheInputArrives) {
   ChildLimits limits;
   limits.address_space_bytes = 512ull << 20;
   limits.cpu_time = 7s;
@@ -91,7 +111,7 @@ TEST(RunBoundedTest, SetsAddressSpaceAndCpuLimitsBeforeTheInputArrives) {
   EXPECT_EQ(run->output, "524288\n7\n0\n");
 }
 
-TEST(RunBoundedTest, AChildOverItsCpuTimeIsKilledBySigxcpu) {
+TEST_P(RunBoundedTest, AChildOverItsCpuTimeIsKilledBySigxcpu) {
   ChildLimits limits;
   limits.cpu_time = 1s;
   limits.wall_time = 20s;
@@ -100,7 +120,7 @@ TEST(RunBoundedTest, AChildOverItsCpuTimeIsKilledBySigxcpu) {
   EXPECT_EQ(run->crash_signal(), SIGXCPU) << describe_exit(run->wait_status);
 }
 
-TEST(RunBoundedTest, AChildThatStopsReadingEarlyDoesNotHurtTheParent) {
+TEST_P(RunBoundedTest, AChildThatStopsReadingEarlyDoesNotHurtTheParent) {
   // Writing to a closed pipe would raise SIGPIPE and end this test binary.
   const std::string big(4 << 20, 'x');
   auto run = shell("exit 0", {big});
@@ -108,14 +128,14 @@ TEST(RunBoundedTest, AChildThatStopsReadingEarlyDoesNotHurtTheParent) {
   EXPECT_TRUE(run->succeeded());
 }
 
-TEST(RunBoundedTest, AMissingProgramIsUnavailable) {
+TEST(SpawnLauncherTest, AMissingProgramIsUnavailable) {
   auto run = run_bounded({"/nonexistent/program"}, {}, {});
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.error().kind, Error::Kind::unavailable);
   EXPECT_NE(run.error().message.find("/nonexistent/program"), std::string::npos);
 }
 
-TEST(SpawnProcessTest, TheChildInheritsNoDescriptorAboveStderr) {
+TEST_P(RunBoundedTest, TheChildInheritsNoDescriptorAboveStderr) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);  // not close-on-exec: only the spawn closes it
   auto run = shell("ls /proc/self/fd");
@@ -124,6 +144,50 @@ TEST(SpawnProcessTest, TheChildInheritsNoDescriptorAboveStderr) {
   ASSERT_TRUE(run.ok());
   // 0, 1, 2 and the descriptor ls opens to read the directory.
   EXPECT_EQ(run->output, "0\n1\n2\n3\n");
+}
+
+TEST(ForkServerTest, EachRequestGetsAFreshProcess) {
+  ForkServer server({VISOR_FORK_SERVER_HELPER});
+  auto first = run_bounded(server, {"/bin/sh", "-c", "echo $$"}, {}, {});
+  auto second = run_bounded(server, {"/bin/sh", "-c", "echo $$"}, {}, {});
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(first->output, second->output);
+  EXPECT_NE(first->output, std::to_string(server.helper_pid()) + "\n");
+}
+
+TEST(ForkServerTest, AHelperThatDiedIsReplacedWithinTheNextRequest) {
+  ForkServer server({VISOR_FORK_SERVER_HELPER});
+  ASSERT_TRUE(run_bounded(server, {"/bin/true"}, {}, {}).ok());
+  const pid_t first_helper = server.helper_pid();
+  ASSERT_GT(first_helper, 0);
+  ::kill(first_helper, SIGKILL);  // not waiting for it: the request finds out
+  auto run = run_bounded(server, {"/bin/sh", "-c", "echo again"}, {}, {});
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->output, "again\n");
+  EXPECT_NE(server.helper_pid(), first_helper);
+}
+
+TEST(ForkServerTest, AChildWhoseHelperDiesIsUnavailableAndDiesToo) {
+  ForkServer server({VISOR_FORK_SERVER_HELPER});
+  ASSERT_TRUE(run_bounded(server, {"/bin/true"}, {}, {}).ok());
+  const pid_t helper = server.helper_pid();
+  std::thread killer([helper] {
+    std::this_thread::sleep_for(300ms);
+    ::kill(helper, SIGKILL);
+  });
+  ChildLimits limits;
+  limits.wall_time = 20s;
+  const auto started = std::chrono::steady_clock::now();
+  auto run = run_bounded(server, {"/bin/sh", "-c", "exec sleep 41"}, {}, limits);
+  killer.join();
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error().kind, Error::Kind::unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  // Its parent-death signal ended the orphan.
+  for (int i = 0; i < 100 && !shell("pgrep -f 'sleep 4[1]' || true")->output.empty(); ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(shell("pgrep -f 'sleep 4[1]' || true")->output, "");
 }
 
 TEST(AlarmTest, RingsOnceAtTheDeadline) {
