@@ -1,7 +1,8 @@
 // Both sides of the document tool: the parent (IsolatedDocumentTool), which
 // runs `visor document ...` through util::run_bounded and turns how the child
 // ended into a Result, and the child (document_tool_main), which reads its
-// input from stdin and answers on stdout.
+// input from stdin and answers on stdout. The child is forked by the fork
+// server `visor document fork-server`, or spawned as a program.
 //
 // The protocol, private to this file:
 //   argv:   <visor> document inspect|page --name=value...
@@ -31,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/duration.hpp"
+#include "util/fork_server.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 
@@ -39,6 +41,7 @@ namespace {
 
 using json = nlohmann::json;
 
+constexpr std::string_view kForkServerVerb = "fork-server";
 constexpr int kAnsweredWithError = 3;
 constexpr int kUsageError = 2;
 
@@ -108,7 +111,12 @@ Result<std::vector<Annotation>> annotations_from(std::string_view text) {
 
 class IsolatedDocumentTool final : public DocumentTool {
  public:
-  explicit IsolatedDocumentTool(DocumentToolOptions options) : options_(std::move(options)) {}
+  explicit IsolatedDocumentTool(DocumentToolOptions options) : options_(std::move(options)) {
+    if (options_.fork_server) {
+      forks_ = std::make_unique<util::ForkServer>(
+          std::vector<std::string>{options_.executable, "document", std::string(kForkServerVerb)});
+    }
+  }
 
   Result<DocumentFacts> inspect(const std::string& document) override {
     auto answer = run({"inspect"}, {document}, kInspectAnswerBytes);
@@ -152,7 +160,8 @@ class IsolatedDocumentTool final : public DocumentTool {
     limits.wall_time = options_.timeout;
     limits.cpu_time = std::chrono::ceil<std::chrono::seconds>(options_.timeout) + std::chrono::seconds(1);
     limits.max_output_bytes = max_answer;
-    auto child = util::run_bounded(command_line(std::move(request)), input, limits);
+    util::ChildLauncher& launcher = forks_ ? *forks_ : util::spawn_launcher();
+    auto child = util::run_bounded(launcher, command_line(std::move(request)), input, limits);
     if (!child) return Error::unavailable("The document reader cannot be started: " + child.error().message);
     const std::string ms = std::to_string(child->elapsed.count());
     if (child->succeeded()) {
@@ -205,6 +214,7 @@ class IsolatedDocumentTool final : public DocumentTool {
   }
 
   DocumentToolOptions options_;
+  std::unique_ptr<util::ForkServer> forks_;  // null: spawn each child
 };
 
 // --- The child ----------------------------------------------------------
@@ -310,13 +320,8 @@ Result<std::string> serve_request(std::string_view verb, const Arguments& args, 
   return page(context, std::move(bytes), annotations, args);
 }
 
-}  // namespace
-
-std::unique_ptr<DocumentTool> make_isolated_document_tool(DocumentToolOptions options) {
-  return std::make_unique<IsolatedDocumentTool>(std::move(options));
-}
-
-int document_tool_main(int argc, char** argv) {
+// One request: `<visor> document inspect|page --name=value...`.
+int run_request(int argc, char** argv) {
   // Never outlive the API process that asked.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const std::string_view verb = argc > 2 ? argv[2] : "";
@@ -336,6 +341,23 @@ int document_tool_main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return answer(Error::internal(std::string("The document reader failed: ") + e.what()));
   }
+}
+
+}  // namespace
+
+std::unique_ptr<DocumentTool> make_isolated_document_tool(DocumentToolOptions options) {
+  return std::make_unique<IsolatedDocumentTool>(std::move(options));
+}
+
+int document_tool_main(int argc, char** argv) {
+  const std::string_view verb = argc > 2 ? argv[2] : "";
+  if (verb != kForkServerVerb) return run_request(argc, argv);
+  return util::serve_forks(STDIN_FILENO, [](const std::vector<std::string>& arguments) {
+    std::vector<char*> request_argv;
+    for (const std::string& argument : arguments) request_argv.push_back(const_cast<char*>(argument.c_str()));
+    request_argv.push_back(nullptr);
+    return run_request(static_cast<int>(arguments.size()), request_argv.data());
+  });
 }
 
 }  // namespace visor::pdf

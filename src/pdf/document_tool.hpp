@@ -1,6 +1,6 @@
 #pragma once
 // Reads untrusted documents for the API process without parsing them there:
-// each request runs `visor document ...` as a short-lived child process,
+// each request runs `visor document ...` in a short-lived child process,
 // bounded in memory, CPU time and wall time, that reads the document from
 // its stdin (uploaded files never touch the file system) and answers on its
 // stdout. A document that crashes MuPDF or exceeds a limit ends that child
@@ -50,6 +50,11 @@ class DocumentTool {
 struct DocumentToolOptions {
   // The visor binary; its hidden `document` subcommand is the child.
   std::string executable = "/proc/self/exe";
+  // How each child starts: forked by a helper (`visor document fork-server`,
+  // started once and again if it dies), which costs a fork, or by running
+  // `executable` anew, which costs an exec of the whole binary (about 17 ms
+  // of CPU). Either way each request gets a fresh process.
+  bool fork_server = true;
   // Address space of each child (RLIMIT_AS).
   std::uint64_t memory_bytes = std::uint64_t{2} << 30;
   // Wall time of each child, after which it is killed; its CPU time limit
@@ -68,6 +73,8 @@ std::unique_ptr<DocumentTool> make_isolated_document_tool(DocumentToolOptions op
 
 // The child's side, `visor document inspect|page --name=value...`: reads
 // the request's input from stdin, answers on stdout, returns the exit code.
+// `visor document fork-server` is the fork server (util/fork_server.hpp)
+// whose children do the same.
 int document_tool_main(int argc, char** argv);
 
 }  // namespace visor::pdf

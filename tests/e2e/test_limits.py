@@ -55,6 +55,26 @@ class UploadReaderIsolationTest(unittest.TestCase):
         self.assertEqual(self.server.get("/ocr/jobs").json()["jobs"], [], "a rejected upload created a job")
         self.assertIn("document_tool.failed", self.server.log())
 
+    def fork_servers(self) -> list[int]:
+        """Pids of the server's `visor document fork-server` children."""
+        found = subprocess.run(["pgrep", "-P", str(self.server.proc.pid), "-f", "document fork-server"],
+                               capture_output=True, text=True).stdout.split()
+        return [int(pid) for pid in found]
+
+    def test_uploads_are_read_through_one_fork_server_which_is_replaced_when_killed(self):
+        self.server.submit_ok(pdfgen.text_only_pdf(1), "one.pdf", dpi="72")
+        first = self.fork_servers()
+        self.assertEqual(len(first), 1, "the API starts one fork server for its upload readers")
+        self.server.submit_ok(pdfgen.text_only_pdf(1), "two.pdf", dpi="72")
+        self.assertEqual(self.fork_servers(), first, "the fork server serves every upload")
+        subprocess.run(["kill", "-9", str(first[0])], check=True)
+        # At once: the API notices the dead fork server when it asks it.
+        self.server.submit_ok(pdfgen.text_only_pdf(1), "three.pdf", dpi="72")
+        second = self.fork_servers()
+        self.assertEqual(len(second), 1)
+        self.assertNotEqual(second, first)
+        self.assertIsNone(self.server.proc.poll(), "the API process died")
+
     def test_page_images_and_annotated_results_are_read_in_the_child_too(self):
         job = self.server.submit_ok(pdfgen.sample_pdf(1), "sample.pdf", dpi="72")
         self.server.wait_for(job["job_id"], timeout=60)

@@ -1,6 +1,7 @@
 // The parent side of the document tool: what the API gets for each way its
-// child process can end. Scripts stand in for `visor document`; the real
-// child is exercised by the end-to-end tests.
+// child process can end. Scripts stand in for `visor document`, spawned for
+// each request; the real child and its fork server are exercised by the
+// end-to-end tests, the fork server itself by tests/util/process_test.cpp.
 
 #include "pdf/document_tool.hpp"
 
@@ -33,6 +34,7 @@ class DocumentToolTest : public ::testing::Test {
     ::chmod(script.c_str(), 0755);
     DocumentToolOptions options;
     options.executable = script.string();
+    options.fork_server = false;  // a script cannot serve forks
     options.timeout = timeout;
     options.memory_bytes = 1ull << 30;
     options.timeout_setting = "--document-timeout";
