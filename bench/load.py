@@ -340,6 +340,19 @@ def children(pid: int) -> list[int]:
     return pids
 
 
+def workers_of(pid: int) -> list[int]:
+    """The `visor worker` children (not the upload readers' fork server)."""
+    found = []
+    for child in children(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[1] == b"worker":
+            found.append(child)
+    return found
+
+
 class Sampler(threading.Thread):
     def __init__(self, server_pid: int, base: str):
         super().__init__(daemon=True)
@@ -359,7 +372,7 @@ class Sampler(threading.Thread):
             self.server["fds_max"] = max(self.server["fds_max"], len(os.listdir(f"/proc/{self.pid}/fd")))
         except OSError:
             pass
-        for child in children(self.pid):
+        for child in workers_of(self.pid):
             s = read_status(child)
             w = self.workers.setdefault(child, {"rss_kb_max": 0, "hwm_kb": 0})
             w["rss_kb_max"] = max(w["rss_kb_max"], s.get("VmRSS", 0))
@@ -524,7 +537,7 @@ def main() -> int:
     sampler = Sampler(server.pid, base)
     sampler.sample()
     idle = {"server_rss_kb": read_status(server.pid).get("VmRSS", 0),
-            "worker_rss_kb": [read_status(p).get("VmRSS", 0) for p in children(server.pid)]}
+            "worker_rss_kb": [read_status(p).get("VmRSS", 0) for p in workers_of(server.pid)]}
     sampler.start()
     cpu_before = cpu_seconds(server.pid)
 
