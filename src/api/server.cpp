@@ -328,12 +328,14 @@ awaitable<void> run_session(tcp::socket socket, const ServerOptions& options, Se
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& options, Service& service,
-                            ServerState& shared) {
+// Runs on the acceptor's strand; each connection gets a strand of its own
+// on `io`, so sessions run in parallel on the I/O threads.
+awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::io_context& io, const ServerOptions& options,
+                            Service& service, ServerState& shared) {
   asio::steady_timer pause(acceptor.get_executor());
   int failures = 0;  // in a row
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kUseTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors (EMFILE, ENFILE) or buffers, the connection stays
@@ -373,11 +375,14 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, const ServerOptions& option
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ServerOptions o, Service& s) : options(std::move(o)), service(s), acceptor(io), signals(io, SIGINT, SIGTERM) {}
+  Impl(ServerOptions o, Service& s)
+      : options(std::move(o)), service(s), acceptor(asio::make_strand(io)), signals(io, SIGINT, SIGTERM) {}
 
   // Stops accepting, ends streams with a final event and lets requests in
   // flight finish (up to the drain timeout) before the I/O threads stop.
   awaitable<void> drain() {
+    // The accept loop uses the acceptor on its strand; close it there too.
+    co_await asio::dispatch(acceptor.get_executor(), asio::use_awaitable);
     acceptor.close();
     shared.draining = true;
     service.begin_draining();
@@ -394,7 +399,7 @@ struct HttpServer::Impl {
   ServerOptions options;
   Service& service;
   asio::io_context io;
-  tcp::acceptor acceptor;
+  tcp::acceptor acceptor;  // on a strand of its own: the accept loop and drain() share it
   asio::signal_set signals;
   ServerState shared;
 };
@@ -429,7 +434,8 @@ void HttpServer::run() {
     util::log_info("server.stopping", {{"signal", std::to_string(signal)}});
     asio::co_spawn(impl_->io, impl_->drain(), asio::detached);
   });
-  asio::co_spawn(impl_->io, accept_loop(impl_->acceptor, impl_->options, impl_->service, impl_->shared),
+  asio::co_spawn(impl_->acceptor.get_executor(),
+                 accept_loop(impl_->acceptor, impl_->io, impl_->options, impl_->service, impl_->shared),
                  asio::detached);
   util::log_info("server.listening", {{"host", impl_->options.host}, {"port", std::to_string(port())}});
 
