@@ -571,7 +571,7 @@ class SqliteJobStore final : public JobStore {
 
   static Error lost_lease(const PageTask& task) {
     return Error::conflict("The lease on page " + std::to_string(task.page_index) + " of job " + task.job_id +
-                           " was taken over by another worker");
+                           " is no longer this worker's: the job was cancelled or has ended, or another worker took the page over");
   }
 
   static Result<Job> load_job(sqlite::Database& db, std::string_view job_id) {

@@ -2,6 +2,7 @@
 // The engine interface: one page image in, the model's page result out.
 
 #include <chrono>
+#include <stop_token>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,6 +38,10 @@ struct PageInput {
   // embedded engine stops at it and answers Error::timeout; remote engines
   // keep their per-request timeouts.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Requested when nobody wants the result any more (the page's lease was
+  // lost: its job was cancelled). The embedded engine stops as at the
+  // deadline and answers Error::conflict.
+  std::stop_token abandon = {};
 };
 
 // Thread safety: an Engine instance is used by one thread at a time; each

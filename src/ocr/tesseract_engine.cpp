@@ -187,7 +187,8 @@ std::vector<rules::Line> read_lines(tesseract::TessBaseAPI& api) {
 class DeadlineMonitor {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit DeadlineMonitor(Clock::time_point deadline) : deadline_(deadline) {
+  DeadlineMonitor(Clock::time_point deadline, std::stop_token abandon)
+      : deadline_(deadline), abandon_(std::move(abandon)) {
     monitor_.cancel = &DeadlineMonitor::passed;
     monitor_.cancel_this = this;
   }
@@ -196,11 +197,22 @@ class DeadlineMonitor {
 
   tesseract::ETEXT_DESC* get() { return &monitor_; }
   bool expired() const { return Clock::now() >= deadline_; }
+  bool abandoned() const { return abandon_.stop_requested(); }
+  // Why recognition stopped early, if it did.
+  Status stopped() const {
+    if (abandoned()) return Error::conflict("tesseract: the page was abandoned");
+    if (expired()) return Error::timeout("tesseract: stopped at the page's deadline");
+    return {};
+  }
 
  private:
-  static bool passed(void* self, int /*words*/) { return static_cast<DeadlineMonitor*>(self)->expired(); }
+  static bool passed(void* self, int /*words*/) {
+    const auto* monitor = static_cast<DeadlineMonitor*>(self);
+    return monitor->expired() || monitor->abandoned();
+  }
 
   Clock::time_point deadline_;
+  std::stop_token abandon_;
   tesseract::ETEXT_DESC monitor_;
 };
 
@@ -287,14 +299,14 @@ class TesseractEngine final : public Engine {
     const util::Image& image = page.image;
     api_->SetImage(image.pixels.data(), image.width, image.height, 1, image.width);
     api_->SetSourceResolution(page.dpi);
-    DeadlineMonitor monitor(page.deadline);
+    DeadlineMonitor monitor(page.deadline, page.abandon);
     const int failed = api_->Recognize(monitor.get());
-    if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
+    if (Status early = monitor.stopped(); !early) return early.take_error();
     if (failed != 0) return Error::internal("tesseract: recognition failed");
     rules::PageScan scan = read_page(*api_, image.width, image.height);
     scan = rules::add_margin_lines(std::move(scan),
                                    read_margin_lines(*api_, image.width, image.height, page.dpi, monitor));
-    if (monitor.expired()) return Error::timeout("tesseract: stopped at the page's deadline");
+    if (Status early = monitor.stopped(); !early) return early.take_error();
     return rules::build_layout(scan);
   }
 

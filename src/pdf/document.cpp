@@ -319,8 +319,10 @@ Result<util::Image> image_of(fz_context* ctx, fz_pixmap* pixmap) {
 
 // Draws `page` through `ctm` on a new white pixmap, as
 // fz_new_pixmap_from_page does, but with a cookie whose abort flag an
-// alarm raises at `deadline`: MuPDF checks it between drawing operations.
-Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int channels, Deadline deadline) {
+// alarm raises at `deadline`, or `abandon` when it is requested: MuPDF
+// checks it between drawing operations.
+Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int channels, Deadline deadline,
+                              const std::stop_token& abandon) {
   fz_pixmap* pixmap = nullptr;
   Status s = guarded(ctx, "The page cannot be rendered", [&] {
     const fz_irect box = fz_round_rect(fz_transform_rect(fz_bound_page(ctx, page), ctm));
@@ -331,7 +333,9 @@ Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int
   if (!s) return s.take_error();
 
   fz_cookie cookie{};
-  const util::Alarm alarm(deadline, [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); });
+  const auto stop_drawing = [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); };
+  const util::Alarm alarm(deadline, stop_drawing);
+  const std::stop_callback on_abandon(abandon, stop_drawing);
   fz_device* device = nullptr;
   s = guarded(ctx, "The page cannot be rendered", [&] {
     device = fz_new_draw_device(ctx, ctm, pixmap);
@@ -340,6 +344,7 @@ Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int
   });
   const OwnedDevice device_owner = own<OwnedDevice>(ctx, device);
   // An aborted run may end without an error, leaving the image half drawn.
+  if (abandon.stop_requested()) return Error::conflict("The page was abandoned while it was rendered");
   if (alarm.rang()) return Error::timeout("The page took longer to render than its time limit");
   if (!s) return s.take_error();
   return owner;
@@ -347,7 +352,8 @@ Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int
 
 }  // namespace
 
-Result<util::Image> Document::render(int page_index, double dpi, int channels, Deadline deadline) {
+Result<util::Image> Document::render(int page_index, double dpi, int channels, Deadline deadline,
+                                     std::stop_token abandon) {
   if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
   if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
   fz_context* ctx = impl_->ctx;
@@ -363,7 +369,7 @@ Result<util::Image> Document::render(int page_index, double dpi, int channels, D
   const RenderLimits& limits = limits_of(ctx);
   if (!(pixels <= limits.max_pixels)) return too_many_pixels(page_index, *bounds, dpi, pixels, limits);
 
-  auto pixmap = draw_page(ctx, page->get(), fz_scale(scale, scale), channels, deadline);
+  auto pixmap = draw_page(ctx, page->get(), fz_scale(scale, scale), channels, deadline, abandon);
   if (!pixmap) return pixmap.take_error();
   return image_of(ctx, pixmap->get());
 }
@@ -584,7 +590,7 @@ Result<PixelSize> Document::pixel_size(int page_index, double dpi) {
 }
 
 Result<util::Image> Document::render_to_size(int page_index, int width, int height, int channels,
-                                             Deadline deadline) {
+                                             Deadline deadline, std::stop_token abandon) {
   if (!valid_channels(channels)) return Error::invalid_request("Pages render with 1 or 3 channels");
   if (width <= 0 || height <= 0) return Error::invalid_request("The target size must be positive");
   fz_context* ctx = impl_->ctx;
@@ -604,7 +610,7 @@ Result<util::Image> Document::render_to_size(int page_index, int width, int heig
   if (!(page_width > 0 && page_height > 0)) return Error::bad_input("The page has no area");
 
   const fz_matrix ctm = fz_scale(static_cast<float>(width) / page_width, static_cast<float>(height) / page_height);
-  auto drawn = draw_page(ctx, page->get(), ctm, channels, deadline);
+  auto drawn = draw_page(ctx, page->get(), ctm, channels, deadline, abandon);
   if (!drawn) return drawn.take_error();
   fz_pixmap* rendered = drawn->get();
   if (fz_pixmap_width(ctx, rendered) == width && fz_pixmap_height(ctx, rendered) == height) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,8 +80,10 @@ class Document {
   // would exceed the context's max_pixels (the message gives the page size,
   // DPI, pixels and limit) or memory runs out, timeout when `deadline`
   // passes first (MuPDF stops between drawing operations; one long
-  // operation, such as decoding one huge image, runs to its end).
-  Result<util::Image> render(int page_index, double dpi, int channels, Deadline deadline = kNoDeadline);
+  // operation, such as decoding one huge image, runs to its end), conflict
+  // when `abandon` is requested first (the same way, from another thread).
+  Result<util::Image> render(int page_index, double dpi, int channels, Deadline deadline = kNoDeadline,
+                             std::stop_token abandon = {});
 
   // The size in pixels of render(page_index, dpi, ...), without rendering.
   Result<PixelSize> pixel_size(int page_index, double dpi);
@@ -90,7 +93,7 @@ class Document {
   // than resampling a rendered page).
   // Errors as render().
   Result<util::Image> render_to_size(int page_index, int width, int height, int channels,
-                                     Deadline deadline = kNoDeadline);
+                                     Deadline deadline = kNoDeadline, std::stop_token abandon = {});
 
  private:
   struct Impl;

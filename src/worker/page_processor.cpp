@@ -54,8 +54,8 @@ Error page_timeout_error(int page_index, std::chrono::milliseconds limit) {
 // it themselves (remote models); each render is a step of local work.
 class PageProcessor::DocumentPage final : public ocr::PageRenderer {
  public:
-  DocumentPage(PageProcessor& processor, pdf::Document& document, int page_index)
-      : processor_(processor), document_(document), page_index_(page_index) {}
+  DocumentPage(PageProcessor& processor, pdf::Document& document, int page_index, std::stop_token abandon)
+      : processor_(processor), document_(document), page_index_(page_index), abandon_(std::move(abandon)) {}
 
   Result<std::pair<int, int>> pixel_size(double dpi) override {
     const auto deadline = Clock::now() + processor_.limits_.timeout;
@@ -68,7 +68,7 @@ class PageProcessor::DocumentPage final : public ocr::PageRenderer {
   Result<util::Image> render_to_size(int width, int height, int channels) override {
     const auto deadline = Clock::now() + processor_.limits_.timeout;
     const auto armed = processor_.post(deadline);
-    return unless_late(document_.render_to_size(page_index_, width, height, channels, deadline), deadline,
+    return unless_late(document_.render_to_size(page_index_, width, height, channels, deadline, abandon_), deadline,
                        page_index_, processor_.limits_.timeout);
   }
 
@@ -80,6 +80,7 @@ class PageProcessor::DocumentPage final : public ocr::PageRenderer {
   PageProcessor& processor_;
   pdf::Document& document_;
   int page_index_;
+  std::stop_token abandon_;
 };
 
 PageProcessor::PageProcessor(ocr::Engine& engine, PageLimits limits, LocalDeadline* deadline)
@@ -94,9 +95,10 @@ Result<pdf::Document> PageProcessor::open(std::shared_ptr<const std::string> byt
   return pdf::Document::open(context_, std::move(bytes));
 }
 
-Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model) {
+Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                             std::stop_token abandon) {
   try {
-    return process_page(document, page_index, dpi, model);
+    return process_page(document, page_index, dpi, model, abandon);
   } catch (const std::bad_alloc&) {
     return Error::too_large("Page " + std::to_string(page_index + 1) +
                             ": out of memory; raise " + std::string(kMemorySetting) + " to allow more");
@@ -104,8 +106,8 @@ Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_
 }
 
 Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi,
-                                                   ocr::Model model) {
-  DocumentPage page(*this, document, page_index);
+                                                   ocr::Model model, const std::stop_token& abandon) {
+  DocumentPage page(*this, document, page_index, abandon);
   auto size = page.pixel_size(dpi);
   if (!size) return size.take_error();
   if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) return empty_result(model);
@@ -114,10 +116,11 @@ Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int 
   // Rendering and the embedded engine share one deadline.
   const auto deadline = Clock::now() + limits_.timeout;
   const auto armed = post(deadline);
-  auto image = unless_late(document.render(page_index, dpi, 1, deadline), deadline, page_index, limits_.timeout);
+  auto image =
+      unless_late(document.render(page_index, dpi, 1, deadline, abandon), deadline, page_index, limits_.timeout);
   if (!image) return image.take_error();
-  return unless_late(engine_.recognize(ocr::PageInput{*image, dpi, &page, deadline}, model), deadline, page_index,
-                     limits_.timeout);
+  return unless_late(engine_.recognize(ocr::PageInput{*image, dpi, &page, deadline, abandon}, model), deadline,
+                     page_index, limits_.timeout);
 }
 
 nlohmann::json page_result(const Result<nlohmann::json>& outcome) {

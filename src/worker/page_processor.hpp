@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -92,14 +93,18 @@ class PageProcessor {
 
   // The page's data in `model`'s format; errors are page errors. too_large
   // for a page over the pixel limit, over the time limit, or out of memory.
-  Result<nlohmann::json> process(pdf::Document& document, int page_index, int dpi, ocr::Model model);
+  // Requesting `abandon` (from any thread) stops rendering and the embedded
+  // engine early; the result is then an error nobody should record.
+  Result<nlohmann::json> process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                 std::stop_token abandon = {});
 
   std::string engine_name() const { return engine_.name(); }
   const PageLimits& limits() const { return limits_; }
 
  private:
   class DocumentPage;
-  Result<nlohmann::json> process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model);
+  Result<nlohmann::json> process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                      const std::stop_token& abandon);
   // Posts the deadline of a step of local work for the watchdog.
   LocalDeadline::Armed post(LocalDeadline::Clock::time_point deadline);
 

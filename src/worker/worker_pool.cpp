@@ -62,7 +62,7 @@ void count_page(PoolObserver* observer, const jobs::PageTask& task, const std::s
 }
 
 void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
-                  const jobs::PageTask& task, PoolObserver* observer) {
+                  const jobs::PageTask& task, PoolObserver* observer, const std::stop_token& abandon) {
   const auto started = std::chrono::steady_clock::now();
   auto document = documents.get(store, processor, task.job_id);
   if (auto* failure = std::get_if<OpenDocument::Failure>(&document)) {
@@ -78,9 +78,15 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   }
 
   const auto model = ocr::parse_model(task.model).value_or(ocr::Model::dotsocr);
-  auto outcome = processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model);
+  auto outcome = processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model, abandon);
   const auto elapsed_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (abandon.stop_requested()) {
+    // The lease is gone: whatever came out belongs to nobody.
+    util::log_info("page.abandoned", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
+                                      {"ms", std::to_string(elapsed_ms)}});
+    return;
+  }
   if (outcome) {
     util::log_info("page.done", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
                                  {"attempt", std::to_string(task.attempt)}, {"ms", std::to_string(elapsed_ms)}});
@@ -193,9 +199,10 @@ void WorkerPool::run_worker(int index) {
       continue;
     }
     const jobs::PageTask& leased = **task;
-    track({leased, &deadline, processor.engine_name()});
+    const std::stop_source abandon;
+    track({leased, &deadline, processor.engine_name(), abandon});
     change_busy(+1);
-    process_task(store_, processor, documents, leased, options_.observer);
+    process_task(store_, processor, documents, leased, options_.observer, abandon.get_token());
     change_busy(-1);
     untrack(leased);
   }
@@ -220,15 +227,16 @@ void WorkerPool::untrack(const jobs::PageTask& task) {
 }
 
 void WorkerPool::renew_leases() {
-  std::vector<jobs::PageTask> running;
+  std::vector<InFlight> running;
   {
     const std::lock_guard lock(mutex_);
-    for (const auto& [token, page] : in_flight_) running.push_back(page.task);
+    for (const auto& [token, page] : in_flight_) running.push_back(page);
   }
-  for (const auto& task : running) {
-    if (Status s = store_.renew_lease(task, util::now_ms(), options_.lease_duration); !s) {
-      log_store_error("page.lease_not_renewed", task, s.error());
-    }
+  for (InFlight& page : running) {
+    Status s = store_.renew_lease(page.task, util::now_ms(), options_.lease_duration);
+    if (s) continue;
+    log_store_error("page.lease_not_renewed", page.task, s.error());
+    if (s.error().kind == Error::Kind::conflict) page.abandon.request_stop();
   }
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,9 @@ class WorkerPool {
     jobs::PageTask task;
     const LocalDeadline* deadline = nullptr;
     std::string engine;
+    // Requested when the page's lease is lost (its job was cancelled, or it
+    // was given to another worker): the page's work stops early.
+    std::stop_source abandon;
   };
 
   void run_worker(int index);

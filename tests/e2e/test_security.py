@@ -245,6 +245,29 @@ class CancelTest(ServerTestCase):
         self.assertEqual(requests.get(self.server.url(f"/ocr/jobs/{job_id}"), timeout=10).status_code, 405)
 
 
+
+class CancelRunningPageTest(ServerTestCase):
+    # Leases are renewed every second, so a worker learns of a cancellation
+    # within about one second.
+    SERVER_FLAGS = ("--lease-timeout", "3s")
+    WORKERS = 1
+
+    def test_a_page_being_rendered_is_abandoned_when_its_job_is_cancelled(self):
+        # Minutes of rendering: without abandonment the worker would stay on
+        # it until --page-timeout (5 minutes).
+        job_id = self.server.submit_ok(pdfgen.slow_render_pdf(), "slow.pdf", dpi="200")["job_id"]
+        self.server.wait_for(job_id, statuses=("running",), interval=0.05)
+        time.sleep(0.5)
+        self.assertEqual(requests.delete(self.server.url(f"/ocr/jobs/{job_id}"), timeout=10).status_code, 200)
+        started = time.monotonic()
+        quick = self.server.submit_ok(pdfgen.text_only_pdf(1), dpi="72")["job_id"]
+        self.assertEqual(self.server.wait_for(quick, timeout=60)["status"], "completed")
+        self.assertLess(time.monotonic() - started, 15, "the worker stayed on the cancelled page")
+        self.assertIn("page.abandoned", self.server.log())
+        self.assertNotIn("worker.page_overran", self.server.log())
+        self.assertEqual(self.server.status(job_id)["status"], "cancelled")
+
+
 class IdempotencyTest(ServerTestCase):
 
     def test_the_same_key_and_body_return_the_same_job(self):

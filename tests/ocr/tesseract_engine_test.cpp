@@ -230,6 +230,16 @@ TEST_F(TesseractCorpusPageTest, StopsAtThePagesDeadline) {
   EXPECT_EQ(*again, *elements_);
 }
 
+TEST_F(TesseractCorpusPageTest, StopsWhenThePageIsAbandoned) {
+  std::stop_source abandon;
+  abandon.request_stop();
+  PageInput input{*page_, kDpi};
+  input.abandon = abandon.get_token();
+  auto result = engine_->recognize(input, Model::dotsocr);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, Error::Kind::conflict);
+}
+
 TEST_F(TesseractEngineTest, RejectsColourOrMismatchedImagesAsBadInput) {
   util::Image rgb{10, 10, 3, std::vector<std::uint8_t>(300, 255)};
   auto colour = engine_->recognize({rgb, kDpi}, Model::dotsocr);

@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <stop_token>
+#include <thread>
 
 #include "pdf/document.hpp"
 #include "support/test_pdf.hpp"
@@ -71,6 +73,28 @@ TEST(RenderLimitsTest, RenderingStopsAtTheDeadline) {
   auto late = document->render_to_size(0, 1000, 1000, 3, Clock::now() - 1ms);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().kind, Error::Kind::timeout);
+}
+
+TEST(RenderLimitsTest, RenderingStopsWhenAnotherThreadAbandonsIt) {
+  Context context;
+  auto document = Document::open(context, bytes(slow_page_pdf(100'000)));
+  ASSERT_TRUE(document.ok());
+  std::stop_source abandon;
+  std::thread canceller([&abandon] {
+    std::this_thread::sleep_for(200ms);
+    abandon.request_stop();
+  });
+  const auto started = Clock::now();
+  auto stopped = document->render(0, 200, 1, kNoDeadline, abandon.get_token());
+  const auto elapsed = Clock::now() - started;
+  canceller.join();
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().kind, Error::Kind::conflict);
+  EXPECT_LT(elapsed, 5s) << "the render did not stop when abandoned";
+
+  auto already = document->render_to_size(0, 1000, 1000, 3, kNoDeadline, abandon.get_token());
+  ASSERT_FALSE(already.ok());
+  EXPECT_EQ(already.error().kind, Error::Kind::conflict);
 }
 
 TEST(RenderLimitsTest, APageThatRendersBeforeItsDeadlineIsComplete) {
