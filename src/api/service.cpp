@@ -21,7 +21,10 @@ constexpr int kMinDpi = 72;
 constexpr int kMaxDpi = 600;
 constexpr std::string_view kDefaultFilename = "document.pdf";
 constexpr std::size_t kMaxIdempotencyKeyLength = 255;
-constexpr int kStreamRetryAfterSeconds = 5;
+// Retry-After for refusals that pass in moments: a stream cap, a store that
+// cannot write now, a server shutting down (clients then reach another
+// node or the restarted one).
+constexpr int kRetryAfterSeconds = 5;
 
 std::optional<int> parse_int(std::string_view text) {
   int value = 0;
@@ -119,7 +122,8 @@ void Service::register_store_metrics(util::metrics::Registry& registry) {
 Result<Submission> Service::parse_submission(const Target& target, std::string_view idempotency_key,
                                              const std::string& rate_key) {
   if (draining()) {
-    return Error::unavailable("The server is shutting down; submit again in a moment").retry_after(5);
+    return Error::unavailable("The server is shutting down; submit again in a moment")
+        .retry_after(kRetryAfterSeconds);
   }
   Submission submission;
   if (auto model = target.param("model"); model && !model->empty()) {
@@ -229,7 +233,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   if (!created) {
     util::log_error("job.not_stored", {{"job_id", job.id}, {"error", created.error().message}});
     co_return Error::unavailable("The job could not be stored, try again later: " + created.error().message)
-        .retry_after(5);
+        .retry_after(kRetryAfterSeconds);
   }
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
                                    {"pages", std::to_string(job.total_pages)},
@@ -255,11 +259,11 @@ Result<util::KeyedSlots::Slot> Service::open_stream(const Caller& caller) {
   if (acquired.refusal == util::KeyedSlots::Refusal::key_full) {
     return Error::too_many("This API key already has " + std::to_string(options_.max_streams_per_key) +
                                " streams open, the most allowed; close one or poll /ocr/status instead",
-                           kStreamRetryAfterSeconds);
+                           kRetryAfterSeconds);
   }
   return Error::unavailable("The server has " + std::to_string(options_.max_streams) +
                             " streams open, its limit; retry shortly or poll /ocr/status instead")
-      .retry_after(kStreamRetryAfterSeconds);
+      .retry_after(kRetryAfterSeconds);
 }
 
 Response Service::models() const {
