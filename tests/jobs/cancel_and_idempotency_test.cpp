@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "jobs/job_store.hpp"
+#include "support/test_dir.hpp"
 
 namespace visor::jobs {
 namespace {
@@ -11,18 +12,7 @@ using namespace std::chrono_literals;
 
 class StoreOwnershipTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("visor-ownership-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    reopen(StoreOptions{.result_ttl = 60s, .max_attempts = 3, .idempotency_window = 10s});
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { reopen(StoreOptions{.result_ttl = 60s, .max_attempts = 3, .idempotency_window = 10s}); }
 
   void reopen(StoreOptions options) {
     store_.reset();
@@ -46,8 +36,8 @@ class StoreOwnershipTest : public ::testing::Test {
     return job;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<JobStore> store_;
+  test::TestDir dir_{"visor-ownership-test"};
+  std::unique_ptr<JobStore> store_;  // after dir_: closed before it is removed
 };
 
 TEST_F(StoreOwnershipTest, CancellingDropsUnfinishedPagesAndRefusesTheLeaseHolder) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "jobs/job_store.hpp"
+#include "support/test_dir.hpp"
 
 namespace visor::jobs {
 namespace {
@@ -13,18 +14,7 @@ using namespace std::chrono_literals;
 
 class SqliteJobStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("visor-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = open(StoreOptions{.result_ttl = 60s, .max_attempts = 3});
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { store_ = open(StoreOptions{.result_ttl = 60s, .max_attempts = 3}); }
 
   std::unique_ptr<JobStore> open(StoreOptions options) {
     auto store = open_sqlite_job_store((dir_ / "visor.db").string(), options);
@@ -58,8 +48,8 @@ class SqliteJobStoreTest : public ::testing::Test {
     return task.ok() && !task->has_value();
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<JobStore> store_;
+  test::TestDir dir_{"visor-store-test"};
+  std::unique_ptr<JobStore> store_;  // after dir_: closed before it is removed
 };
 
 TEST_F(SqliteJobStoreTest, CreatedJobIsPendingWithItsDocument) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "support/test_dir.hpp"
 #include "worker/orphaned_leases.hpp"
 
 namespace visor::worker {
@@ -15,10 +16,6 @@ using namespace std::chrono_literals;
 class OrphanedLeasesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("visor-orphans-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     auto store = jobs::open_sqlite_job_store((dir_ / "visor.db").string(), {});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
@@ -31,18 +28,14 @@ class OrphanedLeasesTest : public ::testing::Test {
     job.document = std::make_shared<const std::string>("%PDF");
     ASSERT_TRUE(store_->create_job(job).ok());
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
 
   void lease_as(const std::string& worker) {
     auto task = store_->lease_page({.worker_id = worker, .now_ms = 2000, .lease_duration = 60000ms});
     ASSERT_TRUE(task.ok() && task->has_value());
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<jobs::JobStore> store_;
+  test::TestDir dir_{"visor-orphans"};
+  std::unique_ptr<jobs::JobStore> store_;  // after dir_: closed before it is removed
 };
 
 TEST_F(OrphanedLeasesTest, ReturnsOnlyLeasesOfThisHostsProcessesThatAreGone) {
