@@ -52,14 +52,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from pdfgen import text_only_pdf  # noqa: E402
+from visor_harness import child_pids, free_port  # noqa: E402
 
 STALL_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_nofile(wanted: int) -> int:
@@ -330,20 +325,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def children(pid: int) -> list[int]:
-    pids = []
-    for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids += [int(p) for p in path.read_text().split()]
-        except OSError:
-            pass
-    return pids
-
-
 def workers_of(pid: int) -> list[int]:
     """The `visor worker` children (not the upload readers' fork server)."""
     found = []
-    for child in children(pid):
+    for child in child_pids(pid):
         try:
             argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
         except OSError:

@@ -53,7 +53,7 @@ from pathlib import Path
 import requests
 
 from pdfgen import Line, dense_page, make_pdf
-from visor_harness import VisorServer
+from visor_harness import VisorServer, child_pids
 
 MAX_ATTEMPTS = 3  # jobs::StoreOptions::max_attempts
 TIMING_METADATA = ("submitted_at", "completed_at")
@@ -162,16 +162,6 @@ def percentile(values: list[float], q: float) -> float:
 def _epoch_seconds(text: str) -> float:
     """"2026-11-28T19:40:20.736Z" -> seconds since the epoch."""
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def _children(pid: int) -> list[int]:
-    pids = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids += [int(p) for p in children.read_text().split()]
-        except OSError:
-            pass
-    return pids
 
 
 def _alive(pid: int) -> bool:
@@ -338,7 +328,7 @@ class CrashRun:
 
     def _kill(self, kind: str, rng: random.Random) -> None:
         proc = self.server.proc
-        workers = [p for p in _children(proc.pid) if _alive(p)]
+        workers = [p for p in child_pids(proc.pid) if _alive(p)]
         if kind == "worker":
             if not workers:
                 return

@@ -50,6 +50,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def child_pids(pid: int) -> list[int]:
+    """The children of process `pid` (all its threads'), from /proc."""
+    pids = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [int(p) for p in children.read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
 def require_binary(test: unittest.TestCase | None = None) -> None:
     if not BINARY.is_file() or not os.access(BINARY, os.X_OK):
         raise unittest.SkipTest(f"visor binary not found at {BINARY} (set VISOR_BINARY)")
