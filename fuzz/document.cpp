@@ -17,6 +17,7 @@
 // needs thousands of inputs a second. Such pages still get pixel_size() and
 // the small render_to_size().
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +31,11 @@ namespace visor::pdf {
 namespace {
 
 constexpr double kDpi = 36;
+// Each render stops here, as a worker's does at --page-timeout: slow drawing
+// (MuPDF checks the deadline between operations) ends as an error instead
+// of a libFuzzer timeout. One long operation, such as decoding one huge
+// image, can still run past it.
+constexpr auto kRenderTime = std::chrono::seconds(2);
 constexpr long long kMaxPixels = 1 << 20;
 constexpr int kSmallWidth = 48;
 constexpr int kSmallHeight = 64;
@@ -56,10 +62,11 @@ void render_page(Document& document, int page_index) {
   Result<PixelSize> size = document.pixel_size(page_index, kDpi);
   if (size.ok() && size->width > 0 && size->height > 0 &&
       static_cast<long long>(size->width) * size->height <= kMaxPixels) {
-    Result<util::Image> image = document.render(page_index, kDpi, 1);
+    Result<util::Image> image = document.render(page_index, kDpi, 1, std::chrono::steady_clock::now() + kRenderTime);
     if (image.ok()) require(has_size(*image, size->width, size->height, 1), "render() gives pixel_size()");
   }
-  Result<util::Image> small = document.render_to_size(page_index, kSmallWidth, kSmallHeight, 3);
+  Result<util::Image> small = document.render_to_size(page_index, kSmallWidth, kSmallHeight, 3,
+                                                     std::chrono::steady_clock::now() + kRenderTime);
   if (small.ok()) require(has_size(*small, kSmallWidth, kSmallHeight, 3), "render_to_size() gives the size asked");
 }
 
