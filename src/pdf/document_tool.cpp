@@ -162,7 +162,7 @@ class IsolatedDocumentTool final : public DocumentTool {
     limits.max_output_bytes = max_answer;
     util::ChildLauncher& launcher = forks_ ? *forks_ : util::spawn_launcher();
     auto child = util::run_bounded(launcher, command_line(std::move(request)), input, limits);
-    if (!child) return Error::unavailable("The document reader cannot be started: " + child.error().message);
+    if (!child) return Error::unavailable("The document reader is not available: " + child.error().message);
     const std::string ms = std::to_string(child->elapsed.count());
     if (child->succeeded()) {
       util::log(util::LogLevel::debug, "document_tool.answered", {{"request", verb}, {"ms", ms}});

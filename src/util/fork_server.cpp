@@ -129,12 +129,15 @@ void set_own_limit(decltype(RLIMIT_AS) resource, rlim_t soft, rlim_t hard) {
   ::setrlimit(resource, &limit);
 }
 
-// In the forked child: becomes the process the request asked for, then
-// runs the handler. Never returns.
-[[noreturn]] void become_child(const Message& request,
+// In the forked child of `helper`: becomes the process the request asked
+// for, then runs the handler. Never returns.
+[[noreturn]] void become_child(const Message& request, pid_t helper,
                                const std::function<int(const std::vector<std::string>&)>& handler) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A helper that died before the line above sends no signal: the caller
+  // has given this request up (and may give its streams to a new child).
+  if (::getppid() != helper) ::_exit(kHandlerFailed);
   set_own_limit(RLIMIT_CORE, 0, 0);
   if (request.header.address_space_bytes > 0) {
     set_own_limit(RLIMIT_AS, request.header.address_space_bytes, request.header.address_space_bytes);
@@ -162,15 +165,17 @@ class Helper {
   Helper(int control, const std::function<int(const std::vector<std::string>&)>& handler)
       : control_(control), handler_(handler) {}
 
-  void fork_child(const Message& request) {
+  // Each returns false when an answer could not be sent: the caller would
+  // wait for it forever, so the helper then ends (the caller sees its
+  // socket close and counts the children lost).
+  bool fork_child(const Message& request) {
     Header answer{.type = MessageType::not_started, .id = request.header.id};
     if (request.descriptors.size() != kStreamCount) {
       answer.value = EINVAL;
-      send_message(control_, answer);
-      return;
+      return send_message(control_, answer);
     }
     const pid_t pid = ::fork();
-    if (pid == 0) become_child(request, handler_);
+    if (pid == 0) become_child(request, self_, handler_);
     if (pid < 0) {
       answer.value = errno;
     } else {
@@ -179,7 +184,7 @@ class Helper {
       answer.type = MessageType::started;
       answer.value = pid;
     }
-    send_message(control_, answer);
+    return send_message(control_, answer);
   }
 
   void kill_child(std::uint64_t id) {
@@ -189,15 +194,17 @@ class Helper {
   }
 
   // Reports every child that has ended.
-  void reap() {
+  bool reap() {
     int status = 0;
     pid_t pid = 0;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       const auto it = running_.find(pid);
       if (it == running_.end()) continue;
-      send_message(control_, {.type = MessageType::ended, .id = it->second, .value = status});
+      const std::uint64_t id = it->second;
       running_.erase(it);
+      if (!send_message(control_, {.type = MessageType::ended, .id = id, .value = status})) return false;
     }
+    return true;
   }
 
   void kill_all() {
@@ -210,6 +217,7 @@ class Helper {
 
  private:
   int control_;
+  const pid_t self_ = ::getpid();
   const std::function<int(const std::vector<std::string>&)>& handler_;
   std::map<pid_t, std::uint64_t> running_;
 };
@@ -217,7 +225,13 @@ class Helper {
 }  // namespace
 
 int serve_forks(int control, const std::function<int(const std::vector<std::string>&)>& handler) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The helper ends when its caller's socket closes, which also happens
+  // when the caller dies. It ignores the signals a service manager or a
+  // terminal sends to all processes on stop, so that the caller can drain:
+  // its children get default handling back. (No parent-death signal: that
+  // follows the caller's thread that started the helper, not the process.)
+  ::signal(SIGTERM, SIG_IGN);
+  ::signal(SIGINT, SIG_IGN);
   sigset_t child_signal;
   sigemptyset(&child_signal);
   sigaddset(&child_signal, SIGCHLD);
@@ -236,12 +250,12 @@ int serve_forks(int control, const std::function<int(const std::vector<std::stri
       signalfd_siginfo info;
       while (::read(children_ended.get(), &info, sizeof(info)) > 0) {
       }
-      helper.reap();
+      if (!helper.reap()) break;
     }
     if (fds[0].revents == 0) continue;
     std::optional<Message> request = receive_message(control);
     if (!request) break;  // the caller closed its end or ended
-    if (request->header.type == MessageType::fork) helper.fork_child(*request);
+    if (request->header.type == MessageType::fork && !helper.fork_child(*request)) break;
     if (request->header.type == MessageType::kill) helper.kill_child(request->header.id);
   }
   helper.kill_all();
@@ -257,6 +271,7 @@ struct ForkServer::State : std::enable_shared_from_this<State> {
     bool started = false;
     bool ended = false;
     bool lost = false;  // its helper ended first: how the child ended is unknown
+    std::optional<Clock::time_point> killed_at;
     int status = 0;
     int fork_error = 0;
   };
@@ -288,7 +303,9 @@ struct ForkServer::State : std::enable_shared_from_this<State> {
     Fd theirs(fds[1]);
     Fd for_reader(::fcntl(ours.get(), F_DUPFD_CLOEXEC, 0));
     if (!for_reader.open()) return Error::unavailable(std::string("Cannot duplicate a socket: ") + std::strerror(errno));
-    auto pid = spawn_process(argv, {.in = theirs.get(), .blocked_signals = {}});
+    // A group of its own: a terminal's Ctrl-C is for the caller, which stops
+    // the helper when it is done.
+    auto pid = spawn_process(argv, {.in = theirs.get(), .new_process_group = true, .blocked_signals = {}});
     if (!pid) return pid.take_error();
     helper = *pid;
     control = std::move(ours);
@@ -361,6 +378,12 @@ ForkServer::~ForkServer() {
 
 Result<ChildLauncher::ChildId> ForkServer::start(const std::vector<std::string>& argv, const ChildStreams& streams,
                                                  const ChildLimits& limits) {
+  std::size_t request_bytes = sizeof(Header);
+  for (const std::string& argument : argv) request_bytes += argument.size() + 1;
+  if (request_bytes > kMaxMessageBytes) {
+    return Error::internal("A fork server request is limited to " + std::to_string(kMaxMessageBytes) +
+                           " bytes of arguments");
+  }
   std::unique_lock lock(state_->mutex);
   const std::array<int, kStreamCount> descriptors{streams.in, streams.out, streams.err};
   const Header request{.type = MessageType::fork,
@@ -401,6 +424,7 @@ void ForkServer::kill(ChildId child) {
   const std::lock_guard lock(state_->mutex);
   const auto it = state_->children.find(child);
   if (it == state_->children.end() || it->second.ended || it->second.lost || state_->helper < 0) return;
+  it->second.killed_at = Clock::now();
   send_message(state_->control.get(), {.type = MessageType::kill, .id = child});
 }
 
@@ -408,11 +432,22 @@ Result<std::optional<int>> ForkServer::wait_until(ChildId child, Clock::time_poi
   std::unique_lock lock(state_->mutex);
   const auto it = state_->children.find(child);
   if (it == state_->children.end()) return Error::internal("wait_until: no such child");
-  const auto done = [&] { return it->second.ended || it->second.lost; };
-  if (deadline == Clock::time_point::max()) {
-    state_->changed.wait(lock, done);
-  } else if (!state_->changed.wait_until(lock, deadline, done)) {
-    return std::optional<int>();
+  State::Child& waited = it->second;
+  const auto done = [&] { return waited.ended || waited.lost; };
+  // A killed child ends at once; a helper that reports nothing by then
+  // is stuck (stopped, or unable to send), and nothing else would end
+  // this wait.
+  while (!done()) {
+    auto until = deadline;
+    if (waited.killed_at) until = std::min(until, *waited.killed_at + kForkAnswerTime);
+    if (until == Clock::time_point::max()) {
+      state_->changed.wait(lock, done);
+      break;
+    }
+    if (state_->changed.wait_until(lock, until, done)) break;
+    if (until == deadline) return std::optional<int>();
+    if (waited.incarnation == state_->incarnation) state_->stop_helper();  // marks its children lost
+    waited.lost = true;
   }
   const State::Child ended = it->second;
   state_->children.erase(it);

@@ -1,6 +1,7 @@
 #include "worker/page_processor.hpp"
 
 #include <new>
+#include <system_error>
 
 #include "util/duration.hpp"
 
@@ -102,6 +103,11 @@ Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_
   } catch (const std::bad_alloc&) {
     return Error::too_large("Page " + std::to_string(page_index + 1) +
                             ": out of memory; raise " + std::string(kMemorySetting) + " to allow more");
+  } catch (const std::system_error& e) {
+    // Under the address-space limit, starting the render's alarm thread is
+    // what fails when the page leaves too little memory for a stack.
+    return Error::too_large("Page " + std::to_string(page_index + 1) + ": out of resources (" + e.what() +
+                            "); raise " + std::string(kMemorySetting) + " to allow more");
   }
 }
 

@@ -67,6 +67,12 @@ class UploadReaderIsolationTest(unittest.TestCase):
         self.assertEqual(len(first), 1, "the API starts one fork server for its upload readers")
         self.server.submit_ok(pdfgen.text_only_pdf(1), "two.pdf", dpi="72")
         self.assertEqual(self.fork_servers(), first, "the fork server serves every upload")
+        # A stop signal sent to every process (systemd, a terminal) leaves it
+        # to the API, which drains first.
+        subprocess.run(["kill", "-TERM", str(first[0])], check=True)
+        subprocess.run(["kill", "-INT", str(first[0])], check=True)
+        time.sleep(0.3)
+        self.assertEqual(self.fork_servers(), first, "SIGTERM or SIGINT ended the fork server")
         subprocess.run(["kill", "-9", str(first[0])], check=True)
         # At once: the API notices the dead fork server when it asks it.
         self.server.submit_ok(pdfgen.text_only_pdf(1), "three.pdf", dpi="72")

@@ -190,6 +190,33 @@ TEST(ForkServerTest, AChildWhoseHelperDiesIsUnavailableAndDiesToo) {
   EXPECT_EQ(shell("pgrep -f 'sleep 4[1]' || true")->output, "");
 }
 
+TEST(ForkServerTest, AStuckHelperFailsItsRequestsInsteadOfHangingThem) {
+  ForkServer server({VISOR_FORK_SERVER_HELPER});
+  ASSERT_TRUE(run_bounded(server, {"/bin/true"}, {}, {}).ok());
+  const pid_t helper = server.helper_pid();
+  std::thread stopper([helper] {
+    std::this_thread::sleep_for(100ms);
+    ::kill(helper, SIGSTOP);  // it will neither kill the child nor report
+  });
+  ChildLimits limits;
+  limits.wall_time = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  auto run = run_bounded(server, {"/bin/sh", "-c", "exec sleep 43"}, {}, limits);
+  stopper.join();
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error().kind, Error::Kind::unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+  // The stuck helper was replaced, and its child died with it.
+  auto next = run_bounded(server, {"/bin/sh", "-c", "echo fine"}, {}, {});
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->output, "fine\n");
+  EXPECT_NE(server.helper_pid(), helper);
+  for (int i = 0; i < 100 && !shell("pgrep -f 'sleep 4[3]' || true")->output.empty(); ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(shell("pgrep -f 'sleep 4[3]' || true")->output, "");
+}
+
 TEST(AlarmTest, RingsOnceAtTheDeadline) {
   std::atomic<int> rings{0};
   const auto started = Alarm::Clock::now();
