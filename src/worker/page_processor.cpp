@@ -117,7 +117,12 @@ Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int 
   auto size = page.pixel_size(dpi);
   if (!size) return size.take_error();
   if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) return empty_result(model);
-  if (engine_.renders_itself(model)) return engine_.recognize(ocr::PageInput{util::Image{}, dpi, &page}, model);
+  if (engine_.renders_itself(model)) {
+    // Remote requests keep their own timeouts: no deadline, only abandonment.
+    const util::Image none;
+    return engine_.recognize(
+        ocr::PageInput{none, dpi, &page, std::chrono::steady_clock::time_point::max(), abandon}, model);
+  }
 
   // Rendering and the embedded engine share one deadline.
   const auto deadline = Clock::now() + limits_.timeout;

@@ -199,6 +199,27 @@ class DotsOcrRemoteTest(RemoteTestCase):
         self.assertEqual(stub.requests()[-1]["authorization"], "Bearer sekret")
 
 
+class RemoteCancelTest(RemoteTestCase):
+    def test_a_cancelled_page_stops_retrying_and_frees_its_worker(self):
+        stub = self.stub()
+        # Leases renewed every second; up to 50 retries with backoff would
+        # keep the worker on the page for minutes.
+        server = self.dots_server(stub, extra=("--lease-timeout", "3s", "--remote-retries", "50"), workers=1)
+        stub.control("error500", count=100_000)
+        job_id = server.submit_ok(sample_pdf(1), dpi="100")["job_id"]
+        deadline = time.monotonic() + 30
+        while len(stub.requests()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertGreaterEqual(len(stub.requests()), 3, "the page was not retried")
+        self.assertEqual(requests.delete(server.url(f"/ocr/jobs/{job_id}"), timeout=10).status_code, 200)
+        started = time.monotonic()
+        # lightonocr has no endpoint here: the embedded engine, on the same worker.
+        quick = server.submit_ok(sample_pdf(1), dpi="72", model="lightonocr")["job_id"]
+        self.assertEqual(server.wait_for(quick, timeout=60)["status"], "completed")
+        self.assertLess(time.monotonic() - started, 10, "the worker stayed on the cancelled page")
+        self.assertIn("page.abandoned", server.log())
+
+
 class UnavailableBackendTest(RemoteTestCase):
     def test_submit_is_503_when_no_endpoint_is_reachable_and_embedded_models_still_work(self):
         dead = f"http://127.0.0.1:{free_port()}"

@@ -1,7 +1,9 @@
 #include "ocr/remote/remote_engine.hpp"
 
 #include <algorithm>
-#include <thread>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
 
 #include "ocr/remote/dots_output.hpp"
 #include "ocr/remote/dots_prompt.hpp"
@@ -70,6 +72,16 @@ std::chrono::milliseconds backoff_for(int attempt, const std::string& retry_afte
   return std::min<std::chrono::milliseconds>(kFirstBackoff * (1 << std::min(attempt, 10)), kLongestBackoff);
 }
 
+Error abandoned() { return Error::conflict("The page was abandoned: nobody wants its result any more"); }
+
+// Waits `duration`, or less when `abandon` is requested meanwhile.
+void wait_unless_abandoned(std::chrono::milliseconds duration, const std::stop_token& abandon) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  wake.wait_for(lock, abandon, duration, [] { return false; });
+}
+
 // One model's engine: renders the page as the model expects, sends it with
 // retries and failover, and turns the reply into the page result.
 class RemoteEngine final : public Engine {
@@ -94,7 +106,7 @@ class RemoteEngine final : public Engine {
     if (!model_size) return model_size.take_error();
     auto png = render_png(*page.renderer, *model_size);
     if (!png) return png.take_error();
-    auto content = complete(dots_request(pool_.config(0).model, *png));
+    auto content = complete(dots_request(pool_.config(0).model, *png), page.abandon);
     if (!content) return content.take_error();
     auto parsed = parse_dots_output(*content);
     if (!parsed) return parsed.take_error();
@@ -107,7 +119,7 @@ class RemoteEngine final : public Engine {
     const ImageSize size = fit_longest_side(points->first, points->second, kLightOnLongestSide);
     auto png = render_png(*page.renderer, size);
     if (!png) return png.take_error();
-    auto content = complete(lighton_request(pool_.config(0).model, *png));
+    auto content = complete(lighton_request(pool_.config(0).model, *png), page.abandon);
     if (!content) return content.take_error();
     return json(repair_escaped_math(*content));
   }
@@ -120,15 +132,18 @@ class RemoteEngine final : public Engine {
 
   // Sends a chat completion; retries connection errors, timeouts, 429 and
   // 5xx with backoff, on whichever endpoint is best at the time. The served
-  // model name in `request` is replaced per endpoint.
-  Result<std::string> complete(json request) {
+  // model name in `request` is replaced per endpoint. Once `abandon` is
+  // requested no further request is sent and no pause waits (a request in
+  // flight runs to its end or its timeout): conflict.
+  Result<std::string> complete(json request, const std::stop_token& abandon) {
     Error last = Error::unavailable("No " + std::string(model_name(model_)) + " inference endpoint is reachable");
     const auto give_up_at = std::chrono::steady_clock::now() + config_.unavailable_wait;
     for (int attempt = 0; attempt <= config_.max_retries;) {
+      if (abandon.stop_requested()) return abandoned();
       const auto index = pool_.acquire(pool_.config(0).timeout);
       if (!index) {
         if (std::chrono::steady_clock::now() >= give_up_at) break;
-        std::this_thread::sleep_for(kWaitForEndpoint);
+        wait_unless_abandoned(kWaitForEndpoint, abandon);
         continue;
       }
       const EndpointConfig& endpoint = pool_.config(*index);
@@ -145,7 +160,7 @@ class RemoteEngine final : public Engine {
                                   reply->body.substr(0, 200);
         pool_.release(*index, Outcome::failure, error);
         last = Error::unavailable(error);
-        std::this_thread::sleep_for(backoff_for(attempt, reply->retry_after));
+        wait_unless_abandoned(backoff_for(attempt, reply->retry_after), abandon);
         continue;
       } else if (reply->status >= 400) {
         pool_.release(*index, Outcome::success);
@@ -158,7 +173,7 @@ class RemoteEngine final : public Engine {
       }
       util::log_warn("remote.retry", {{"model", std::string(model_name(model_))}, {"url", endpoint.url},
                                       {"attempt", std::to_string(attempt)}, {"error", last.message}});
-      std::this_thread::sleep_for(backoff_for(attempt, {}));
+      wait_unless_abandoned(backoff_for(attempt, {}), abandon);
     }
     const std::string reason = pool_.last_error();
     if (last.kind == Error::Kind::unavailable && !reason.empty() && last.message.find(reason) == std::string::npos) {
