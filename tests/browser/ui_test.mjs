@@ -83,6 +83,9 @@ async function submit_and_wait(page, model, name, dpi = "100") {
   await page.selectOption("#model", model);
   await page.fill("#dpi", dpi);
   await page.click("#submit");
+  // The button stays disabled until the reply opened the new job's view;
+  // until then the previous job's finished progress is still on screen.
+  await page.waitForSelector("#submit:not([disabled])");
   await page.waitForSelector("#job:not([hidden])");
   // All pages can be done a moment before the job is: wait for both.
   await page.waitForFunction(() => document.querySelector("#progress-text")?.dataset.percent === "100" &&
