@@ -13,7 +13,9 @@ Behaviour is switched at run time with POST /control {"mode": ..., "count": n,
               received, see BOXES) or Markdown with escaped dollars
   truncated   layout JSON cut in the middle of the last element
   repeat      layout JSON with one element repeated 8 times
-  slow        sleeps `delay` seconds, then answers as ok
+  slow        sleeps `delay` seconds, then answers as ok; a client that
+              closes the connection meanwhile gets nothing, and its request
+              is listed with "disconnected": true
   error500    HTTP 500 for the next `count` requests, then ok
   drop        closes the connection without answering, `count` times
   reject      HTTP 400 for the next `count` requests, then ok
@@ -28,6 +30,7 @@ import argparse
 import base64
 import json
 import os
+import select
 import socket
 import struct
 import threading
@@ -174,9 +177,10 @@ def make_handler(state: State):
             except (ValueError, KeyError, TypeError) as error:
                 self.send_json(400, {"error": {"message": f"bad request: {error}"}})
                 return
+            record = {"kind": kind, "width": width, "height": height, "mode": mode,
+                      "authorization": self.headers.get("Authorization", "")}
             with state.lock:
-                state.requests.append({"kind": kind, "width": width, "height": height, "mode": mode,
-                                       "authorization": self.headers.get("Authorization", "")})
+                state.requests.append(record)
             if mode == "drop":
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
@@ -187,9 +191,22 @@ def make_handler(state: State):
             if mode == "reject":
                 self.send_json(400, {"error": {"message": "rejected by the stub"}})
                 return
-            if mode == "slow":
-                time.sleep(state.delay)
+            if mode == "slow" and not self.wait_while_connected(state.delay):
+                with state.lock:
+                    record["disconnected"] = True
+                self.close_connection = True
+                return
             self.send_json(200, self.completion(kind, width, height, mode))
+
+        def wait_while_connected(self, seconds: float) -> bool:
+            """Waits `seconds`; False as soon as the client has closed the
+            connection (as vLLM notices and aborts the generation)."""
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                readable, _, _ = select.select([self.connection], [], [], 0.05)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return False
+            return True
 
         def completion(self, kind: str, width: int, height: int, mode: str) -> dict:
             finish = "stop"

@@ -14,7 +14,7 @@ import unittest
 from pathlib import Path
 
 from pdfgen import dense_pdf, sample_pdf
-from visor_harness import VisorServer
+from visor_harness import VisorServer, wait_until
 
 
 def worker_pids(server: VisorServer) -> list[int]:
@@ -41,16 +41,6 @@ def open_descriptor_targets(pid: int) -> list[str]:
         except FileNotFoundError:
             pass
     return targets
-
-
-def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 class IsolationTest(unittest.TestCase):

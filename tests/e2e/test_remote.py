@@ -13,7 +13,7 @@ import unittest
 import requests
 
 from pdfgen import LETTER, sample_pdf
-from visor_harness import HERE, VisorServer, free_port
+from visor_harness import HERE, VisorServer, free_port, wait_until
 
 STUB = HERE / "openai_stub.py"
 MODEL = "stub-model"
@@ -200,6 +200,20 @@ class DotsOcrRemoteTest(RemoteTestCase):
 
 
 class RemoteCancelTest(RemoteTestCase):
+    """A cancelled job's page on a remote engine: the worker must be free for
+    the next page within seconds, and the inference server left alone."""
+
+    def cancel_once_stub_has(self, server: VisorServer, stub: Stub, job_id: str, sent: int) -> None:
+        wait_until(lambda: len(stub.requests()) >= sent, timeout=30)
+        self.assertEqual(requests.delete(server.url(f"/ocr/jobs/{job_id}"), timeout=10).status_code, 200)
+
+    def assert_worker_free_soon(self, server: VisorServer, message: str) -> None:
+        started = time.monotonic()
+        # lightonocr has no endpoint here: the embedded engine, on the same worker.
+        quick = server.submit_ok(sample_pdf(1), dpi="72", model="lightonocr")["job_id"]
+        self.assertEqual(server.wait_for(quick, timeout=60)["status"], "completed")
+        self.assertLess(time.monotonic() - started, 10, message)
+
     def test_a_cancelled_page_stops_retrying_and_frees_its_worker(self):
         stub = self.stub()
         # Leases renewed every second; up to 50 retries with backoff would
@@ -207,17 +221,20 @@ class RemoteCancelTest(RemoteTestCase):
         server = self.dots_server(stub, extra=("--lease-timeout", "3s", "--remote-retries", "50"), workers=1)
         stub.control("error500", count=100_000)
         job_id = server.submit_ok(sample_pdf(1), dpi="100")["job_id"]
-        deadline = time.monotonic() + 30
-        while len(stub.requests()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.assertGreaterEqual(len(stub.requests()), 3, "the page was not retried")
-        self.assertEqual(requests.delete(server.url(f"/ocr/jobs/{job_id}"), timeout=10).status_code, 200)
-        started = time.monotonic()
-        # lightonocr has no endpoint here: the embedded engine, on the same worker.
-        quick = server.submit_ok(sample_pdf(1), dpi="72", model="lightonocr")["job_id"]
-        self.assertEqual(server.wait_for(quick, timeout=60)["status"], "completed")
-        self.assertLess(time.monotonic() - started, 10, "the worker stayed on the cancelled page")
+        self.cancel_once_stub_has(server, stub, job_id, sent=3)
+        self.assert_worker_free_soon(server, "the worker stayed on the cancelled page")
         self.assertIn("page.abandoned", server.log())
+
+    def test_a_cancelled_page_drops_its_request_in_flight(self):
+        stub = self.stub()
+        server = self.dots_server(stub, extra=("--lease-timeout", "3s"), workers=1)
+        stub.control("slow", count=1, delay=120)
+        job_id = server.submit_ok(sample_pdf(1), dpi="100")["job_id"]
+        self.cancel_once_stub_has(server, stub, job_id, sent=1)
+        self.assert_worker_free_soon(server, "the worker waited for the cancelled page's answer")
+        wait_until(lambda: stub.requests()[0].get("disconnected"), timeout=10,
+                   message="the inference server still works on the cancelled page")
+        self.assertEqual(len(stub.requests()), 1, "the abandoned page was sent again")
 
 
 class UnavailableBackendTest(RemoteTestCase):

@@ -61,6 +61,18 @@ def child_pids(pid: int) -> list[int]:
     return pids
 
 
+def wait_until(predicate, timeout: float = 30, interval: float = 0.05, message: str = ""):
+    """The first true value of `predicate()`, polled every `interval` s;
+    AssertionError with `message` when none comes within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(message or f"condition not met within {timeout} s")
+
+
 def require_binary(test: unittest.TestCase | None = None) -> None:
     if not BINARY.is_file() or not os.access(BINARY, os.X_OK):
         raise unittest.SkipTest(f"visor binary not found at {BINARY} (set VISOR_BINARY)")

@@ -72,6 +72,23 @@ TEST(EndpointPoolTest, ThreeFailuresInARowTakeAnEndpointOut) {
   EXPECT_FALSE(pool.acquire(0ms).has_value());
 }
 
+TEST(EndpointPoolTest, AbandonedRequestsFreeCapacityWithoutCountingAgainstTheEndpoint) {
+  EndpointPool pool({{"http://a", "m", "", 1, 1s}});
+  pool.release(*pool.acquire(0ms), Outcome::failure, "HTTP 500");
+  pool.release(*pool.acquire(0ms), Outcome::failure, "HTTP 500");
+  for (int i = 0; i < 3; ++i) pool.release(*pool.acquire(0ms), Outcome::abandoned);
+  EXPECT_TRUE(pool.any_healthy());
+  EXPECT_EQ(pool.due_for_probe(), std::vector<int>{});  // checked by the failures, not by the abandons
+  pool.release(*pool.acquire(0ms), Outcome::failure, "HTTP 500");  // the third failure in a row
+  EXPECT_FALSE(pool.any_healthy());
+}
+
+TEST(EndpointPoolTest, AnAbandonedRequestDoesNotCountAsAHealthCheck) {
+  EndpointPool pool({{"http://a", "m", "", 1, 1s}});
+  pool.release(*pool.acquire(0ms), Outcome::abandoned);
+  EXPECT_EQ(pool.due_for_probe(), std::vector<int>{0});
+}
+
 TEST(EndpointPoolTest, ProbesBringAnEndpointBack) {
   EndpointPool pool({{"http://a", "m", "", 4, 1s}});
   EXPECT_EQ(pool.due_for_probe(), std::vector<int>{0});  // never checked

@@ -66,20 +66,25 @@ void EndpointPool::release(int index, Outcome outcome, std::string_view error) {
     const std::lock_guard lock(mutex_);
     State& state = states_[static_cast<std::size_t>(index)];
     --state.in_flight;
-    state.checked = true;
-    if (outcome == Outcome::success) {
-      state.consecutive_failures = 0;
-      state.out = false;
-      state.cool_downs = 0;
-    } else {
-      state.last_error = error;
-      ++state.consecutive_failures;
-      if (outcome == Outcome::unreachable || state.consecutive_failures >= kFailuresToTakeOut) {
-        take_out(state, error, Clock::now());
-      }
-    }
+    if (outcome != Outcome::abandoned) record(state, outcome, error);
   }
   freed_.notify_all();
+}
+
+// The endpoint's health after one request that tells something of it.
+void EndpointPool::record(State& state, Outcome outcome, std::string_view error) {
+  state.checked = true;
+  if (outcome == Outcome::success) {
+    state.consecutive_failures = 0;
+    state.out = false;
+    state.cool_downs = 0;
+  } else {
+    state.last_error = error;
+    ++state.consecutive_failures;
+    if (outcome == Outcome::unreachable || state.consecutive_failures >= kFailuresToTakeOut) {
+      take_out(state, error, Clock::now());
+    }
+  }
 }
 
 bool EndpointPool::any_healthy() const {

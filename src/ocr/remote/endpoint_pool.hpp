@@ -38,6 +38,7 @@ enum class Outcome {
   success,
   unreachable,  // connection refused, reset or dropped: out at once
   failure,      // 5xx, 429, timeout: out after three in a row
+  abandoned,    // stopped by Visor (the page's job was cancelled): says nothing of the endpoint
 };
 
 class EndpointPool {
@@ -80,6 +81,7 @@ class EndpointPool {
 
   bool usable(const State& state, Clock::time_point now) const;
   void take_out(State& state, std::string_view error, Clock::time_point now);
+  void record(State& state, Outcome outcome, std::string_view error);  // REQUIRES: mutex_ held
 
   std::vector<EndpointConfig> endpoints_;
   mutable std::mutex mutex_;

@@ -47,7 +47,14 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
+// libcurl calls it during the transfer, about once a second while waiting;
+// a nonzero answer aborts the transfer.
+int abort_when_stopped(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::stop_token*>(user)->stop_requested() ? 1 : 0;
+}
+
 Error error_from(CURLcode code, const std::string& url, const char* detail) {
+  if (code == CURLE_ABORTED_BY_CALLBACK) return Error::conflict("Request to " + url + " stopped: nobody waits for it");
   std::string message = url + ": " + (detail[0] != '\0' ? detail : curl_easy_strerror(code));
   if (code == CURLE_OPERATION_TIMEDOUT) return Error::timeout("Request timed out: " + message);
   return Error::unavailable("Cannot reach " + message);
@@ -59,7 +66,8 @@ struct HttpClient::Impl {
   std::unique_ptr<CURL, EasyCleanup> curl;
 
   Result<HttpReply> perform(const std::string& url, const std::string* body, const std::string& bearer_token,
-                            std::chrono::milliseconds timeout) {
+                            std::chrono::milliseconds timeout, const std::stop_token& stop) {
+    if (stop.stop_requested()) return error_from(CURLE_ABORTED_BY_CALLBACK, url, "");
     CURL* c = curl.get();
     curl_easy_reset(c);
     HttpReply reply;
@@ -79,6 +87,11 @@ struct HttpClient::Impl {
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply.retry_after);
+    if (stop.stop_possible()) {
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_when_stopped);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &stop);
+    }
     if (body != nullptr) {
       curl_easy_setopt(c, CURLOPT_POST, 1L);
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
@@ -100,13 +113,14 @@ HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
 HttpClient::~HttpClient() = default;
 
 Result<HttpReply> HttpClient::post_json(const std::string& url, const std::string& body,
-                                        const std::string& bearer_token, std::chrono::milliseconds timeout) {
-  return impl_->perform(url, &body, bearer_token, timeout);
+                                        const std::string& bearer_token, std::chrono::milliseconds timeout,
+                                        std::stop_token stop) {
+  return impl_->perform(url, &body, bearer_token, timeout, stop);
 }
 
 Result<HttpReply> HttpClient::get(const std::string& url, const std::string& bearer_token,
-                                  std::chrono::milliseconds timeout) {
-  return impl_->perform(url, nullptr, bearer_token, timeout);
+                                  std::chrono::milliseconds timeout, std::stop_token stop) {
+  return impl_->perform(url, nullptr, bearer_token, timeout, stop);
 }
 
 }  // namespace visor::ocr::remote

@@ -2,11 +2,13 @@
 // A blocking HTTP client over libcurl, the only code that calls curl_*.
 // One client per thread; it keeps connections alive between requests.
 // Errors: unavailable when the server cannot be reached or the connection
-// drops, timeout when the request runs out of time. HTTP error statuses are
-// not errors: the reply carries them.
+// drops, timeout when the request runs out of time, conflict when `stop` was
+// requested (the transfer ends within about a second of it, its connection
+// closed). HTTP error statuses are not errors: the reply carries them.
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -28,8 +30,9 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   Result<HttpReply> post_json(const std::string& url, const std::string& body, const std::string& bearer_token,
-                              std::chrono::milliseconds timeout);
-  Result<HttpReply> get(const std::string& url, const std::string& bearer_token, std::chrono::milliseconds timeout);
+                              std::chrono::milliseconds timeout, std::stop_token stop = {});
+  Result<HttpReply> get(const std::string& url, const std::string& bearer_token, std::chrono::milliseconds timeout,
+                        std::stop_token stop = {});
 
  private:
   struct Impl;

@@ -133,8 +133,8 @@ class RemoteEngine final : public Engine {
   // Sends a chat completion; retries connection errors, timeouts, 429 and
   // 5xx with backoff, on whichever endpoint is best at the time. The served
   // model name in `request` is replaced per endpoint. Once `abandon` is
-  // requested no further request is sent and no pause waits (a request in
-  // flight runs to its end or its timeout): conflict.
+  // requested the request in flight is dropped within about a second, no
+  // further one is sent and no pause waits: conflict.
   Result<std::string> complete(json request, const std::stop_token& abandon) {
     Error last = Error::unavailable("No " + std::string(model_name(model_)) + " inference endpoint is reachable");
     const auto give_up_at = std::chrono::steady_clock::now() + config_.unavailable_wait;
@@ -149,8 +149,12 @@ class RemoteEngine final : public Engine {
       const EndpointConfig& endpoint = pool_.config(*index);
       request["model"] = endpoint.model;
       auto reply = client_.post_json(EndpointPool::chat_url(endpoint), request.dump(), endpoint.api_key,
-                                     endpoint.timeout);
+                                     endpoint.timeout, abandon);
       ++attempt;
+      if (abandon.stop_requested()) {
+        pool_.release(*index, Outcome::abandoned);
+        return abandoned();
+      }
       if (!reply) {
         const Outcome outcome = reply.error().kind == Error::Kind::timeout ? Outcome::failure : Outcome::unreachable;
         pool_.release(*index, outcome, reply.error().message);
