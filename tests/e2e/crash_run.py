@@ -53,7 +53,7 @@ from pathlib import Path
 import requests
 
 from pdfgen import Line, dense_page, make_pdf
-from visor_harness import VisorServer, child_pids
+from visor_harness import VisorServer, child_pids, worker_pids
 
 MAX_ATTEMPTS = 3  # jobs::StoreOptions::max_attempts
 TIMING_METADATA = ("submitted_at", "completed_at")
@@ -328,8 +328,8 @@ class CrashRun:
 
     def _kill(self, kind: str, rng: random.Random) -> None:
         proc = self.server.proc
-        workers = [p for p in child_pids(proc.pid) if _alive(p)]
         if kind == "worker":
+            workers = [p for p in worker_pids(proc.pid) if _alive(p)]
             if not workers:
                 return
             held = self._kill_guarded([rng.choice(workers)])
@@ -343,8 +343,10 @@ class CrashRun:
             self.report.kills["server"] += 1
             self._restart()
         else:
-            # The server first, so that it neither restarts nor releases.
-            held = self._kill_guarded([proc.pid] + workers)
+            # The server first, so that it neither restarts nor releases;
+            # its document fork server goes too.
+            children = [p for p in child_pids(proc.pid) if _alive(p)]
+            held = self._kill_guarded([proc.pid] + children)
             if held is None:
                 self.report.skipped_kills += 1
             else:

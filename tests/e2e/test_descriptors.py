@@ -57,7 +57,9 @@ class OutOfDescriptorsTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertGreater(self.accept_warnings(), 0, "the server never ran out of descriptors")
         time.sleep(1)  # an accept loop retrying at once logged ~200,000 warnings a second
-        self.assertEqual(self.accept_warnings(), 1, "accept retried at once, a warning per try")
+        # One warning per run of failures; a descriptor freed meanwhile (one
+        # accept succeeds) may start a second run.
+        self.assertLessEqual(self.accept_warnings(), 3, "accept retried at once, a warning per try")
 
         for s in held:
             s.close()

@@ -14,15 +14,13 @@ import unittest
 from pathlib import Path
 
 from pdfgen import dense_pdf, sample_pdf
-from visor_harness import VisorServer, wait_until
+from visor_harness import VisorServer, child_pids, wait_until
 
 
-def worker_pids(server: VisorServer) -> list[int]:
-    """The server's child processes (its workers), from /proc."""
-    pids = []
-    for children in Path(f"/proc/{server.proc.pid}/task").glob("*/children"):
-        pids += [int(pid) for pid in children.read_text().split()]
-    return pids
+def server_children(server: VisorServer) -> list[int]:
+    """The server's child processes, also before their exec: its workers,
+    and its document fork server once an upload has been read."""
+    return child_pids(server.proc.pid)
 
 
 def process_state(pid: int) -> str:
@@ -71,7 +69,7 @@ class IsolationTest(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 60, "recovery waited for the 120 s lease")
         result = self.server.result(job["job_id"]).json()
         self.assertEqual([p["status"] for p in result["results"].values()], ["success", "success"])
-        self.assertNotIn(killed, worker_pids(self.server))
+        self.assertNotIn(killed, server_children(self.server))
         self.assertIn("worker.died", self.server.log())
         self.assertEqual(self.server.get("/ocr/models").status_code, 200)
 
@@ -95,6 +93,9 @@ class IsolationTest(unittest.TestCase):
         job = self.server.submit_ok(dense_pdf(1), dpi=300)
         for _ in range(3):
             holder = wait_until(lambda: self.lease_holder(job["job_id"], 1), timeout=60)
+            # Stopped first: a server that saw its worker die would give the
+            # page back at once, costing an attempt; the kill is of both.
+            os.kill(self.server.proc.pid, signal.SIGSTOP)
             os.kill(holder, signal.SIGKILL)
             self.server.kill()
             self.server.start()
@@ -110,9 +111,9 @@ class IsolationTest(unittest.TestCase):
         # The server sends SIGUSR1 ("new work") to every worker on each
         # submit, so under steady load a worker that has just been started
         # gets it before its own startup code runs; it must not kill it.
-        first = worker_pids(self.server)[0]
+        first = server_children(self.server)[0]
         os.kill(first, signal.SIGKILL)
-        replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first],
+        replacement = wait_until(lambda: [p for p in server_children(self.server) if p != first],
                                  timeout=30, interval=0.0005)[0]
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
@@ -122,7 +123,7 @@ class IsolationTest(unittest.TestCase):
                 break
             time.sleep(0.0005)
         time.sleep(0.3)  # the supervisor reaps every 100 ms
-        self.assertIn(replacement, worker_pids(self.server))
+        self.assertIn(replacement, server_children(self.server))
         self.assertNotEqual(process_state(replacement), "Z", "the worker died and is not reaped yet")
         self.assertNotIn("User defined signal 1", self.server.log())
         job = self.server.submit_ok(sample_pdf(1), dpi=72)
@@ -134,9 +135,9 @@ class IsolationTest(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as client:
             client.sendall(b"GET /healthz HTTP/1.1\r\nHost: visor\r\n\r\n")
             self.assertIn(b"200", client.recv(4096))
-            first = worker_pids(self.server)[0]
+            first = server_children(self.server)[0]
             os.kill(first, signal.SIGKILL)
-            replacement = wait_until(lambda: [p for p in worker_pids(self.server) if p != first], timeout=30)[0]
+            replacement = wait_until(lambda: [p for p in server_children(self.server) if p != first], timeout=30)[0]
             # Before its exec the child still holds the server's close-on-exec
             # descriptors; the claim is about the worker program.
             wait_until(lambda: Path(f"/proc/{replacement}/cmdline").read_bytes().split(b"\0")[1:2] == [b"worker"],

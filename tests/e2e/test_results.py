@@ -63,7 +63,9 @@ class StatusTransitionsTest(ServerTestCase):
         self.server.wait_for(first["job_id"])
 
     def test_result_is_202_with_the_seed_body_while_not_done(self):
-        first = self.server.submit_ok(pdfgen.dense_pdf(1), "first.pdf", dpi="72")
+        # Three dense pages keep the only worker busy for seconds, even on a
+        # machine that stalls the test meanwhile.
+        first = self.server.submit_ok(pdfgen.dense_pdf(3), "first.pdf", dpi="72")
         second = self.server.submit_ok(pdfgen.text_only_pdf(1), "second.pdf", dpi="72")
         for job in (second, first):
             response = self.server.result(job["job_id"])

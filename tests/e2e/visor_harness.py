@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import tempfile
 import zlib
 import time
 import unittest
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +61,30 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             pass
     return pids
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's `visor worker` children (not its document fork server)."""
+    def is_worker(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"worker"]
+        except OSError:
+            return False
+    return [pid for pid in child_pids(server_pid) if is_worker(pid)]
+
+
+def damage_queued_document(data_dir: Path, job_id: str) -> bool:
+    """Replaces the stored document of a job whose pages are all still
+    queued with bytes that are no PDF, in one transaction; False when a
+    worker took one of them first. White-box: the tests know the SQLite
+    layout, and this is the only way to make a worker meet a bad document
+    (uploads are validated at submit)."""
+    with closing(sqlite3.connect(str(data_dir / "visor.db"), timeout=30)) as db, db:
+        changed = db.execute(
+            "UPDATE documents SET bytes = ? WHERE job_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM pages WHERE job_id = ? AND state != 'queued')",
+            (b"this is not a PDF", job_id, job_id)).rowcount
+    return changed == 1
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.05, message: str = ""):
