@@ -37,6 +37,11 @@ constexpr double kDpi = 36;
 // image, can still run past it.
 constexpr auto kRenderTime = std::chrono::seconds(2);
 constexpr long long kMaxPixels = 1 << 20;
+// What MuPDF may hold at once, as a worker's --worker-memory bounds it (an
+// address-space limit is no option under ASan): half of libFuzzer's default
+// 2 GB, so that a document asking MuPDF or jbig2dec for gigabytes is an
+// ordinary error here rather than an out-of-memory stop.
+constexpr std::size_t kMemoryBudget = std::size_t{1} << 30;
 constexpr int kSmallWidth = 48;
 constexpr int kSmallHeight = 64;
 
@@ -74,7 +79,9 @@ void take_in(const std::uint8_t* data, std::size_t size) {
   // A fresh context per input, as cheap as it is, keeps MuPDF's caches from
   // carrying one input's state into the next, so every crash reproduces
   // from its input alone.
-  Context context;
+  RenderLimits limits;
+  limits.max_memory_bytes = kMemoryBudget;
+  Context context(limits);
   auto bytes = std::make_shared<const std::string>(reinterpret_cast<const char*>(data), size);
   Result<Document> document = Document::open(context, std::move(bytes));
   if (!document.ok()) return;

@@ -12,8 +12,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
+#include "pdf/allocator_budget.hpp"
 #include "util/alarm.hpp"
 #include "util/duration.hpp"
 
@@ -165,13 +167,15 @@ bool was_repaired(fz_context* ctx, fz_document* document) {
 }  // namespace
 
 struct Context::Impl {
+  std::optional<AllocatorBudget> budget;  // declared first: outlives the context
   fz_context* ctx = nullptr;
   RenderLimits limits;
 };
 
 Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>()) {
   impl_->limits = std::move(limits);
-  impl_->ctx = fz_new_context(nullptr, nullptr, FZ_STORE_DEFAULT);
+  if (impl_->limits.max_memory_bytes > 0) impl_->budget.emplace(impl_->limits.max_memory_bytes);
+  impl_->ctx = fz_new_context(impl_->budget ? impl_->budget->allocator() : nullptr, nullptr, FZ_STORE_DEFAULT);
   if (impl_->ctx == nullptr) throw std::runtime_error("MuPDF could not create a context (out of memory)");
   fz_set_user_context(impl_->ctx, &impl_->limits);
   // Hostile files can make MuPDF print millions of warnings to stderr.

@@ -6,6 +6,7 @@
 // thread at a time. Give each worker thread its own Context.
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -26,6 +27,10 @@ struct RenderLimits {
   // The largest page image rendered, in pixels; render() refuses larger
   // pages (too_large), it never scales them down.
   double max_pixels = 200e6;
+  // The most MuPDF may hold at once in this context, in bytes; an
+  // allocation over it fails as out of memory (0: no budget but the
+  // process's). For where a process limit cannot be set (under ASan).
+  std::size_t max_memory_bytes = 0;
   // The settings that raise each limit, named in its errors so that a user
   // knows what to change (e.g. "--max-page-pixels"); empty names nothing.
   std::string max_pixels_setting;

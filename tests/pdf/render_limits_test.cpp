@@ -1,5 +1,5 @@
 // The limits a Context puts on rendering untrusted pages: pixels per page,
-// a deadline, and the process's memory.
+// a deadline, the process's memory and a memory budget of its own.
 
 #include <gtest/gtest.h>
 
@@ -56,6 +56,23 @@ TEST(RenderLimitsTest, TheDefaultLimitRefusesA200InchPageAt600DpiBeforeAllocatin
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message,
             "Page 1 is 200 × 200 in; at 600 DPI that is 14.4 billion pixels, over the limit of 200 million per page");
+}
+
+TEST(RenderLimitsTest, AMemoryBudgetMakesMuPdfAllocationsOverItAnOutOfMemoryError) {
+  RenderLimits limits;
+  limits.max_memory_bytes = 64 << 20;
+  limits.memory_setting = "--some-memory";
+  Context context(limits);
+  auto document = Document::open(context, bytes(test::make_pdf({{test::text_page("A")}})));
+  ASSERT_TRUE(document.ok());
+  // 8.5 × 11 in at 600 DPI in RGB: a 101 MB pixmap.
+  auto refused = document->render(0, 600, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, Error::Kind::too_large);
+  EXPECT_NE(refused.error().message.find("Out of memory"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("raise --some-memory"), std::string::npos) << refused.error().message;
+  // What fits the budget still renders, again and again: memory comes back.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(document->render(0, 200, 3).ok());
 }
 
 TEST(RenderLimitsTest, RenderingStopsAtTheDeadline) {

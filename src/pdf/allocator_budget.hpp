@@ -1,0 +1,44 @@
+#pragma once
+// An allocator for one MuPDF context (and the contexts cloned from it) that
+// never lets them hold more than a budget of bytes at once. An allocation
+// over the budget fails as if memory had run out: MuPDF first evicts its
+// caches and retries, then raises FZ_ERROR_MEMORY, which the wrapper reports
+// as out of memory. It covers what MuPDF allocates itself and what it hands
+// its allocator to (jbig2dec's symbol dictionaries, for one); not Tesseract,
+// not the C++ code around it. Unlike a process limit (RLIMIT_AS) it also
+// works under AddressSanitizer, whose shadow memory rules RLIMIT_AS out.
+//
+// Thread safety: the allocation callbacks may run on any thread.
+
+#include <mupdf/fitz.h>
+
+#include <atomic>
+#include <cstddef>
+
+namespace visor::pdf {
+
+class AllocatorBudget {
+ public:
+  explicit AllocatorBudget(std::size_t max_bytes);
+  AllocatorBudget(const AllocatorBudget&) = delete;
+  AllocatorBudget& operator=(const AllocatorBudget&) = delete;
+
+  // For fz_new_context. REQUIRES: this outlives the context and its clones.
+  fz_alloc_context* allocator() { return &allocator_; }
+  std::size_t held() const { return held_.load(std::memory_order_relaxed); }
+
+ private:
+  static void* allocate(void* self, std::size_t size);
+  static void* reallocate(void* self, void* block, std::size_t size);
+  static void release(void* self, void* block);
+
+  // Reserves `bytes` of the budget; false when they do not fit.
+  bool reserve(std::size_t bytes);
+  void give_back(std::size_t bytes) { held_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+  const std::size_t max_bytes_;
+  std::atomic<std::size_t> held_{0};
+  fz_alloc_context allocator_;
+};
+
+}  // namespace visor::pdf
