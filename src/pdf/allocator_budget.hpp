@@ -1,12 +1,13 @@
 #pragma once
-// An allocator for one MuPDF context (and the contexts cloned from it) that
-// never lets them hold more than a budget of bytes at once. An allocation
-// over the budget fails as if memory had run out: MuPDF first evicts its
-// caches and retries, then raises FZ_ERROR_MEMORY, which the wrapper reports
-// as out of memory. It covers what MuPDF allocates itself and what it hands
-// its allocator to (jbig2dec's symbol dictionaries, for one); not Tesseract,
-// not the C++ code around it. Unlike a process limit (RLIMIT_AS) it also
-// works under AddressSanitizer, whose shadow memory rules RLIMIT_AS out.
+// An allocator for one MuPDF context that never lets it hold more than a
+// budget of bytes at once. An allocation over the budget fails as if memory
+// had run out: MuPDF first evicts its caches and retries, then raises
+// FZ_ERROR_MEMORY, which the wrapper reports as out of memory. It covers what
+// MuPDF allocates itself and what it hands its allocator to (jbig2dec, for
+// one); not the image decoders that use malloc directly (OpenJPEG, libjpeg),
+// not Tesseract, not the C++ code around it. Unlike a process limit
+// (RLIMIT_AS) it also works under AddressSanitizer, whose shadow memory rules
+// RLIMIT_AS out.
 //
 // Thread safety: the allocation callbacks may run on any thread.
 

@@ -204,8 +204,15 @@ def make_handler(state: State):
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 readable, _, _ = select.select([self.connection], [], [], 0.05)
-                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                if not readable:
+                    continue
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return False
+                except OSError:  # reset
                     return False
+                # Bytes of a next request: the client is there; just wait.
+                time.sleep(max(0.0, end - time.monotonic()))
             return True
 
         def completion(self, kind: str, width: int, height: int, mode: str) -> dict:

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <stop_token>
 #include <thread>
 
 #include "ocr/remote/endpoint_pool.hpp"
@@ -46,6 +47,23 @@ TEST(EndpointPoolTest, WaitsForCapacityToFreeUp) {
   });
   EXPECT_TRUE(pool.acquire(2s).has_value());
   releaser.join();
+}
+
+TEST(EndpointPoolTest, StopsWaitingForCapacityWhenStopped) {
+  EndpointPool pool({{"http://a", "m", "", 1, 1s}});
+  const auto held = pool.acquire(0ms);
+  ASSERT_TRUE(held);
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(30ms);
+    stop.request_stop();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(pool.acquire(60s, stop.get_token()).has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s) << "waited as if never stopped";
+  stopper.join();
+  pool.release(*held, Outcome::success);
+  EXPECT_TRUE(pool.acquire(0ms).has_value());
 }
 
 TEST(EndpointPoolTest, UnreachableEndpointIsTakenOutAtOnceAndOthersServe) {

@@ -36,29 +36,32 @@ void EndpointPool::take_out(State& state, std::string_view error, Clock::time_po
   state.last_error = error;
 }
 
-std::optional<int> EndpointPool::acquire(std::chrono::milliseconds wait) {
-  std::unique_lock lock(mutex_);
-  const auto deadline = Clock::now() + wait;
-  for (;;) {
-    const auto now = Clock::now();
-    std::optional<int> best;
-    bool any_usable = false;
-    for (std::size_t k = 0; k < states_.size(); ++k) {
-      const std::size_t i = (next_ + k) % states_.size();
-      const State& state = states_[i];
-      if (!usable(state, now)) continue;
-      any_usable = true;
-      if (state.in_flight >= endpoints_[i].max_in_flight) continue;
-      if (!best || state.in_flight < states_[static_cast<std::size_t>(*best)].in_flight) best = static_cast<int>(i);
+EndpointPool::Choice EndpointPool::choose(Clock::time_point now) const {
+  Choice choice;
+  for (std::size_t k = 0; k < states_.size(); ++k) {
+    const std::size_t i = (next_ + k) % states_.size();
+    const State& state = states_[i];
+    if (!usable(state, now)) continue;
+    choice.any_usable = true;
+    if (state.in_flight >= endpoints_[i].max_in_flight) continue;
+    if (!choice.index || state.in_flight < states_[static_cast<std::size_t>(*choice.index)].in_flight) {
+      choice.index = static_cast<int>(i);
     }
-    if (best) {
-      ++states_[static_cast<std::size_t>(*best)].in_flight;
-      ++next_;
-      return best;
-    }
-    if (!any_usable) return std::nullopt;
-    if (freed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
   }
+  return choice;
+}
+
+std::optional<int> EndpointPool::acquire(std::chrono::milliseconds wait, std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  Choice choice;
+  freed_.wait_until(lock, stop, Clock::now() + wait, [&] {
+    choice = choose(Clock::now());
+    return choice.index || !choice.any_usable;
+  });
+  if (!choice.index) return std::nullopt;
+  ++states_[static_cast<std::size_t>(*choice.index)].in_flight;
+  ++next_;
+  return choice.index;
 }
 
 void EndpointPool::release(int index, Outcome outcome, std::string_view error) {

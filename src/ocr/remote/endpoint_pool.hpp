@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,9 +47,10 @@ class EndpointPool {
   explicit EndpointPool(std::vector<EndpointConfig> endpoints);
 
   // An endpoint for one request: usable, with spare capacity, fewest in
-  // flight. Waits up to `wait` for capacity; nullopt when no endpoint is
-  // usable or none frees up in time. REQUIRES: release() for each index got.
-  std::optional<int> acquire(std::chrono::milliseconds wait);
+  // flight. Waits up to `wait` for capacity, less once `stop` is requested;
+  // nullopt when no endpoint is usable or none frees up in time.
+  // REQUIRES: release() for each index got.
+  std::optional<int> acquire(std::chrono::milliseconds wait, std::stop_token stop = {});
   void release(int index, Outcome outcome, std::string_view error = {});
 
   const EndpointConfig& config(int index) const { return endpoints_[static_cast<std::size_t>(index)]; }
@@ -79,13 +81,18 @@ class EndpointPool {
     std::string last_error;
   };
 
+  struct Choice {
+    std::optional<int> index;  // the endpoint to take, if one has capacity
+    bool any_usable = false;
+  };
+  Choice choose(Clock::time_point now) const;  // REQUIRES: mutex_ held
   bool usable(const State& state, Clock::time_point now) const;
   void take_out(State& state, std::string_view error, Clock::time_point now);
   void record(State& state, Outcome outcome, std::string_view error);  // REQUIRES: mutex_ held
 
   std::vector<EndpointConfig> endpoints_;
   mutable std::mutex mutex_;
-  std::condition_variable freed_;
+  std::condition_variable_any freed_;
   std::vector<State> states_;
   unsigned next_ = 0;  // rotates ties between equally loaded endpoints
 };

@@ -4,7 +4,8 @@
 // Errors: unavailable when the server cannot be reached or the connection
 // drops, timeout when the request runs out of time, conflict when `stop` was
 // requested (the transfer ends within about a second of it, its connection
-// closed). HTTP error statuses are not errors: the reply carries them.
+// closed, or its stream reset on HTTP/2). HTTP error statuses are not
+// errors: the reply carries them.
 
 #include <chrono>
 #include <memory>

@@ -134,13 +134,14 @@ class RemoteEngine final : public Engine {
   // 5xx with backoff, on whichever endpoint is best at the time. The served
   // model name in `request` is replaced per endpoint. Once `abandon` is
   // requested the request in flight is dropped within about a second, no
-  // further one is sent and no pause waits: conflict.
+  // further one is sent, and no pause or wait for an endpoint goes on:
+  // conflict.
   Result<std::string> complete(json request, const std::stop_token& abandon) {
     Error last = Error::unavailable("No " + std::string(model_name(model_)) + " inference endpoint is reachable");
     const auto give_up_at = std::chrono::steady_clock::now() + config_.unavailable_wait;
     for (int attempt = 0; attempt <= config_.max_retries;) {
       if (abandon.stop_requested()) return abandoned();
-      const auto index = pool_.acquire(pool_.config(0).timeout);
+      const auto index = pool_.acquire(pool_.config(0).timeout, abandon);
       if (!index) {
         if (std::chrono::steady_clock::now() >= give_up_at) break;
         wait_unless_abandoned(kWaitForEndpoint, abandon);
