@@ -1,6 +1,8 @@
 #include "api/event_stream.hpp"
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
@@ -20,7 +22,10 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using json = Json;
 
-// Sends SSE events as HTTP/1.1 chunks; a failed write means the client left.
+// Sends SSE events as HTTP/1.1 chunks; a failed write means the client left,
+// and nothing more is written: a write after one that failed could wait for
+// the whole body timeout (seen with a client that closed its socket), and
+// would hold the stream's slot meanwhile.
 class EventWriter {
  public:
   explicit EventWriter(Connection& c) : c_(c) {}
@@ -42,20 +47,26 @@ class EventWriter {
 
   // `id` becomes the event's id: field (none when empty).
   awaitable<bool> send(std::string_view event, const json& data, std::string_view id) {
+    if (client_left_) co_return false;
     const std::string text =
         format_sse_event(event, data.dump(-1, ' ', false, json::error_handler_t::replace), id);
     c_.stream.expires_after(c_.options.body_timeout);
     auto [ec, n] = co_await asio::async_write(c_.stream, http::make_chunk(asio::buffer(text)), kUseTuple);
+    client_left_ = static_cast<bool>(ec);
     co_return !ec;
   }
 
   awaitable<void> finish() {
+    if (client_left_) co_return;
     c_.stream.expires_after(c_.options.body_timeout);
     co_await asio::async_write(c_.stream, http::make_chunk_last(), kUseTuple);
   }
 
+  bool client_left() const { return client_left_; }
+
  private:
   Connection& c_;
+  bool client_left_ = false;
 };
 
 // The events that end a stream for a job in a final state; false when the
@@ -127,6 +138,24 @@ class OpenStream {
   ApiMetrics& metrics_;
 };
 
+// Logs a stream's opening, and its end with why it ended: by default the
+// client left (a write failed), unless the stream says otherwise.
+class StreamLog {
+ public:
+  StreamLog(std::string job_id, const StreamCursor& cursor) : job_id_(std::move(job_id)) {
+    util::log_info("stream.opened", {{"job_id", job_id_}, {"resumed", format_cursor(cursor)}});
+  }
+  ~StreamLog() { util::log_info("stream.closed", {{"job_id", job_id_}, {"reason", std::string(reason_)}}); }
+  StreamLog(const StreamLog&) = delete;
+  StreamLog& operator=(const StreamLog&) = delete;
+
+  void ended(std::string_view reason) { reason_ = reason; }
+
+ private:
+  std::string job_id_;
+  std::string_view reason_ = "client_left";
+};
+
 }  // namespace
 
 awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& target, const std::string& job_id,
@@ -155,8 +184,9 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
   EventWriter events(c);
   if (!co_await events.start(parser)) co_return;
   const OpenStream counted(service.api_metrics());
-  util::log_info("stream.opened", {{"job_id", job_id}, {"resumed", format_cursor(cursor)}});
+  StreamLog log(job_id, cursor);
   if (cursor.finished) {
+    log.ended("already_delivered");
     co_await events.send("close", sse_close_event(), format_cursor(cursor));
     co_await events.finish();
     co_return;
@@ -188,7 +218,10 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
       pages_read_at = job.pages_done;
       if (!co_await send_new_pages(events, service, job, cursor)) co_return;
     }
-    if (co_await send_final_events(events, service, job, status)) break;
+    if (co_await send_final_events(events, service, job, status)) {
+      log.ended(events.client_left() ? "client_left" : "job_ended");
+      break;
+    }
     if (elapsed >= service.options().sse_timeout || service.draining()) {
       // The job goes on: a client reconnecting (to this server once it is
       // back, or to another) resumes from here.
@@ -196,13 +229,13 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
                                              : sse_timeout_event(job_id, service.options().sse_timeout);
       co_await events.send("timeout", ending, format_cursor(cursor));
       co_await events.send("close", sse_close_event(), format_cursor(cursor));
+      log.ended(events.client_left() ? "client_left" : service.draining() ? "server_stopping" : "timeout");
       break;
     }
     timer.expires_after(service.options().sse_poll);
     co_await timer.async_wait(kUseTuple);
   }
   co_await events.finish();
-  util::log_info("stream.closed", {{"job_id", job_id}});
 }
 
 }  // namespace visor::api
