@@ -138,14 +138,19 @@ class OpenStream {
   ApiMetrics& metrics_;
 };
 
-// Logs a stream's opening, and its end with why it ended: by default the
-// client left (a write failed), unless the stream says otherwise.
+// Logs a stream's opening, and its end with why it ended: the client left
+// when a write to it failed, else what the stream said last.
+// REQUIRES: `events` outlives this.
 class StreamLog {
  public:
-  StreamLog(std::string job_id, const StreamCursor& cursor) : job_id_(std::move(job_id)) {
+  StreamLog(std::string job_id, const StreamCursor& cursor, const EventWriter& events)
+      : job_id_(std::move(job_id)), events_(events) {
     util::log_info("stream.opened", {{"job_id", job_id_}, {"resumed", format_cursor(cursor)}});
   }
-  ~StreamLog() { util::log_info("stream.closed", {{"job_id", job_id_}, {"reason", std::string(reason_)}}); }
+  ~StreamLog() {
+    const std::string_view reason = events_.client_left() ? "client_left" : reason_;
+    util::log_info("stream.closed", {{"job_id", job_id_}, {"reason", std::string(reason)}});
+  }
   StreamLog(const StreamLog&) = delete;
   StreamLog& operator=(const StreamLog&) = delete;
 
@@ -153,7 +158,8 @@ class StreamLog {
 
  private:
   std::string job_id_;
-  std::string_view reason_ = "client_left";
+  const EventWriter& events_;
+  std::string_view reason_ = "unknown";
 };
 
 }  // namespace
@@ -184,7 +190,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
   EventWriter events(c);
   if (!co_await events.start(parser)) co_return;
   const OpenStream counted(service.api_metrics());
-  StreamLog log(job_id, cursor);
+  StreamLog log(job_id, cursor, events);
   if (cursor.finished) {
     log.ended("already_delivered");
     co_await events.send("close", sse_close_event(), format_cursor(cursor));
@@ -219,7 +225,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
       if (!co_await send_new_pages(events, service, job, cursor)) co_return;
     }
     if (co_await send_final_events(events, service, job, status)) {
-      log.ended(events.client_left() ? "client_left" : "job_ended");
+      log.ended("job_ended");
       break;
     }
     if (elapsed >= service.options().sse_timeout || service.draining()) {
@@ -229,7 +235,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
                                              : sse_timeout_event(job_id, service.options().sse_timeout);
       co_await events.send("timeout", ending, format_cursor(cursor));
       co_await events.send("close", sse_close_event(), format_cursor(cursor));
-      log.ended(events.client_left() ? "client_left" : service.draining() ? "server_stopping" : "timeout");
+      log.ended(service.draining() ? "server_stopping" : "timeout");
       break;
     }
     timer.expires_after(service.options().sse_poll);

@@ -21,6 +21,12 @@ pdf::RenderLimits render_limits(const PageLimits& limits) {
   return out;
 }
 
+// A page that ran out of memory under --worker-memory: `what` ran out.
+Error out_of_memory(int page_index, const std::string& what) {
+  return Error::too_large("Page " + std::to_string(page_index + 1) + ": " + what + "; raise " +
+                          std::string(kMemorySetting) + " to allow more");
+}
+
 // "5 minutes", "2 seconds", "250 ms".
 std::string describe_limit(std::chrono::milliseconds limit) {
   if (limit.count() % 1000 != 0) return std::to_string(limit.count()) + " ms";
@@ -101,13 +107,11 @@ Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_
   try {
     return process_page(document, page_index, dpi, model, abandon);
   } catch (const std::bad_alloc&) {
-    return Error::too_large("Page " + std::to_string(page_index + 1) +
-                            ": out of memory; raise " + std::string(kMemorySetting) + " to allow more");
+    return out_of_memory(page_index, "out of memory");
   } catch (const std::system_error& e) {
     // Under the address-space limit, starting the render's alarm thread is
     // what fails when the page leaves too little memory for a stack.
-    return Error::too_large("Page " + std::to_string(page_index + 1) + ": out of resources (" + e.what() +
-                            "); raise " + std::string(kMemorySetting) + " to allow more");
+    return out_of_memory(page_index, std::string("out of resources (") + e.what() + ")");
   }
 }
 

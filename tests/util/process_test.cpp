@@ -42,6 +42,14 @@ INSTANTIATE_TEST_SUITE_P(Launchers, RunBoundedTest, ::testing::Values("spawn", "
 
 Result<ChildRun> shell(const std::string& script) { return run_bounded({"/bin/sh", "-c", script}, {}, {}); }
 
+// The processes whose command line matches `pattern` (pgrep -f) two
+// seconds after they were told to end, or once none is left.
+std::string processes_left_after_kill(const std::string& pattern) {
+  const std::string list = "pgrep -f '" + pattern + "' || true";
+  for (int i = 0; i < 100 && !shell(list)->output.empty(); ++i) std::this_thread::sleep_for(20ms);
+  return shell(list)->output;
+}
+
 TEST_P(RunBoundedTest, FeedsEveryInputPartToStdinAndCollectsStdout) {
   const std::string big(300'000, 'x');  // more than a socket buffer holds
   auto run = shell("cat", {"head:", big, "", ":tail"});
@@ -184,10 +192,7 @@ TEST(ForkServerTest, AChildWhoseHelperDiesIsUnavailableAndDiesToo) {
   EXPECT_EQ(run.error().kind, Error::Kind::unavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   // Its parent-death signal ended the orphan.
-  for (int i = 0; i < 100 && !shell("pgrep -f 'sleep 4[1]' || true")->output.empty(); ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(shell("pgrep -f 'sleep 4[1]' || true")->output, "");
+  EXPECT_EQ(processes_left_after_kill("sleep 4[1]"), "");
 }
 
 TEST(ForkServerTest, AStuckHelperFailsItsRequestsInsteadOfHangingThem) {
@@ -211,10 +216,7 @@ TEST(ForkServerTest, AStuckHelperFailsItsRequestsInsteadOfHangingThem) {
   ASSERT_TRUE(next.ok()) << next.error().message;
   EXPECT_EQ(next->output, "fine\n");
   EXPECT_NE(server.helper_pid(), helper);
-  for (int i = 0; i < 100 && !shell("pgrep -f 'sleep 4[3]' || true")->output.empty(); ++i) {
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(shell("pgrep -f 'sleep 4[3]' || true")->output, "");
+  EXPECT_EQ(processes_left_after_kill("sleep 4[3]"), "");
 }
 
 TEST(AlarmTest, RingsOnceAtTheDeadline) {
