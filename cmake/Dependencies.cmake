@@ -17,3 +17,5 @@ target_link_libraries(visor_mupdf INTERFACE ${MUPDF_STATIC_LDFLAGS} PkgConfig::H
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET GLOBAL tesseract lept)
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET GLOBAL libcurl)
+
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)

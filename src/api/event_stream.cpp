@@ -181,7 +181,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
     co_await write_response(c, error_response(found.error()), parser, false);
     co_return;
   }
-  auto slot = service.open_stream(caller);
+  auto slot = co_await service.open_stream(caller);
   if (!slot) {
     co_await write_response(c, error_response(slot.error()), parser, false);
     co_return;

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "util/time.hpp"
+
 namespace visor::api {
 
 std::optional<Result<jobs::Job>> JobWatch::latest() const {
@@ -14,8 +16,14 @@ void JobWatch::update(Result<jobs::Job> job) {
   latest_ = std::move(job);
 }
 
-JobWatcher::JobWatcher(jobs::JobStore& store, std::chrono::milliseconds interval)
-    : store_(store), poller_(interval, [this] { poll(); }) {}
+JobWatcher::JobWatcher(jobs::JobStore& store, std::chrono::milliseconds fallback_interval)
+    : store_(store),
+      fallback_interval_(fallback_interval),
+      // Ticks at the fallback rate; a notification ticks it at once.
+      refresher_(fallback_interval, [this] { refresh(); }),
+      notifications_(store.subscribe(*this)) {}
+
+JobWatcher::~JobWatcher() { notifications_.reset(); }
 
 std::shared_ptr<JobWatch> JobWatcher::watch(const std::string& job_id, jobs::Job initial) {
   const std::lock_guard lock(mutex_);
@@ -32,23 +40,47 @@ std::size_t JobWatcher::watched_jobs() const {
   return watches_.size();
 }
 
-// The watches some stream still holds; forgets the others.
-std::vector<std::shared_ptr<JobWatch>> JobWatcher::live_watches() {
-  const std::lock_guard lock(mutex_);
-  std::vector<std::shared_ptr<JobWatch>> live;
-  for (auto it = watches_.begin(); it != watches_.end();) {
-    if (auto watch = it->second.lock()) {
-      live.push_back(std::move(watch));
-      ++it;
-    } else {
-      it = watches_.erase(it);
-    }
+void JobWatcher::job_changed(std::string_view job_id, bool /*ended*/) {
+  {
+    const std::lock_guard lock(mutex_);
+    const auto it = watches_.find(std::string(job_id));
+    if (it == watches_.end()) return;
+    changed_.insert(it->first);
   }
-  return live;
+  refresher_.tick_now();
 }
 
-void JobWatcher::poll() {
-  for (const auto& watch : live_watches()) watch->update(store_.get_job(watch->job_id()));
+void JobWatcher::missed_changes() {
+  {
+    const std::lock_guard lock(mutex_);
+    next_full_refresh_ms_ = 0;
+  }
+  refresher_.tick_now();
+}
+
+std::vector<std::shared_ptr<JobWatch>> JobWatcher::due_watches() {
+  const std::int64_t now = util::now_ms();
+  const std::lock_guard lock(mutex_);
+  const bool all = now >= next_full_refresh_ms_;
+  // A little early, so the periodic tick after this one refreshes all.
+  if (all) next_full_refresh_ms_ = now + fallback_interval_.count() * 9 / 10;
+  std::vector<std::shared_ptr<JobWatch>> due;
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    auto watch = it->second.lock();
+    if (!watch) {
+      changed_.erase(it->first);
+      it = watches_.erase(it);
+      continue;
+    }
+    if (all || changed_.contains(it->first)) due.push_back(std::move(watch));
+    ++it;
+  }
+  changed_.clear();
+  return due;
+}
+
+void JobWatcher::refresh() {
+  for (const auto& watch : due_watches()) watch->update(store_.get_job(watch->job_id()));
 }
 
 }  // namespace visor::api

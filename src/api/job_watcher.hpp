@@ -1,13 +1,19 @@
 #pragma once
-// One thread polls the store for every job that some SSE stream follows and
-// keeps the latest snapshot in memory, so a thousand streams cost one query
-// per watched job per tick, and no thread per stream.
+// One thread refreshes, from the store, every job that some SSE stream (or
+// a blocking POST /ocr) follows and keeps the latest snapshot in memory, so
+// a thousand streams cost one query per watched job per refresh, and no
+// thread per stream. A job is refreshed at once when the store notifies
+// that it changed (another node's worker finished a page, another node
+// cancelled it), and every job at the fallback interval, since
+// notifications can be lost and some stores send none.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,25 +37,36 @@ class JobWatch {
   std::optional<Result<jobs::Job>> latest_;
 };
 
-class JobWatcher {
+class JobWatcher final : private jobs::StoreListener {
  public:
-  // REQUIRES: `store` outlives the watcher.
-  JobWatcher(jobs::JobStore& store, std::chrono::milliseconds interval);
+  // Refreshes every watched job every `fallback_interval`, and a notified
+  // one at once. REQUIRES: `store` outlives the watcher.
+  JobWatcher(jobs::JobStore& store, std::chrono::milliseconds fallback_interval);
+  ~JobWatcher() override;
 
   // A watch on `job_id`, shared with every other follower of that job and
-  // polled while any holder keeps it. `initial` seeds its snapshot.
+  // refreshed while any holder keeps it. `initial` seeds its snapshot.
   std::shared_ptr<JobWatch> watch(const std::string& job_id, jobs::Job initial);
 
   std::size_t watched_jobs() const;
 
  private:
-  void poll();
-  std::vector<std::shared_ptr<JobWatch>> live_watches();
+  // jobs::StoreListener, on the store's thread.
+  void job_changed(std::string_view job_id, bool ended) override;
+  void missed_changes() override;
+
+  void refresh();
+  // The watches to refresh now, forgetting those nobody holds any more.
+  std::vector<std::shared_ptr<JobWatch>> due_watches();
 
   jobs::JobStore& store_;
+  std::chrono::milliseconds fallback_interval_;
   mutable std::mutex mutex_;
   std::map<std::string, std::weak_ptr<JobWatch>> watches_;
-  util::PeriodicThread poller_;  // last: polls once everything above exists
+  std::set<std::string> changed_;      // notified since the last refresh
+  std::int64_t next_full_refresh_ms_ = 0;
+  util::PeriodicThread refresher_;      // after what it reads
+  jobs::Subscription notifications_;   // last: ends first
 };
 
 }  // namespace visor::api

@@ -127,7 +127,7 @@ awaitable<bool> handle_upload(Connection& c, RequestParser& parser, const Target
   const std::uint64_t max_upload = service.options().max_upload_bytes;
   const bool body_is_coming = !expects_100_continue(parser);
 
-  auto submission = service.parse_submission(target, parser.get()["Idempotency-Key"], rate_key(c, caller));
+  auto submission = co_await service.parse_submission(target, parser.get()["Idempotency-Key"], rate_key(c, caller));
   if (!submission) co_return co_await reject_request(c, parser, submission.error(), body_is_coming);
   auto boundary = multipart_boundary(parser.get()[http::field::content_type]);
   if (!boundary) {

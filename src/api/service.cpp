@@ -1,15 +1,18 @@
 #include "api/service.hpp"
 
-#include <charconv>
+#include <limits>
 
 #include "api/annotate.hpp"
 #include "api/blocking.hpp"
 #include "api/views.hpp"
+#include "jobs/page_result.hpp"
 #include "util/base64.hpp"
 #include "util/digest.hpp"
 #include "util/duration.hpp"
+#include "util/integer.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
+#include "util/ulid.hpp"
 
 namespace visor::api {
 namespace {
@@ -27,10 +30,11 @@ constexpr std::size_t kMaxIdempotencyKeyLength = 255;
 constexpr int kRetryAfterSeconds = 5;
 
 std::optional<int> parse_int(std::string_view text) {
-  int value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  auto value = util::parse_integer(text);
+  if (!value || *value < std::numeric_limits<int>::min() || *value > std::numeric_limits<int>::max()) {
+    return std::nullopt;
+  }
+  return static_cast<int>(*value);
 }
 
 FormPart* find_part(std::vector<FormPart>& parts, std::string_view name) {
@@ -67,6 +71,11 @@ int whole_seconds_after(std::chrono::milliseconds wait) {
   return static_cast<int>(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
 }
 
+// An open stream's slot counts this long without renewal: a node that dies
+// with streams open holds their places at most this long.
+constexpr auto kStreamSlotTtl = std::chrono::seconds(20);
+constexpr auto kStreamSlotRenewal = std::chrono::seconds(5);
+
 }  // namespace
 
 ApiMetrics::ApiMetrics(util::metrics::Registry& registry)
@@ -89,22 +98,41 @@ Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOpti
       metrics_(metrics),
       hooks_(std::move(hooks)),
       api_metrics_(metrics),
-      watcher_(store, options.sse_poll),
-      submit_limiter_(options.submit_rate, options.submit_burst),
-      streams_(options.max_streams_per_key, options.max_streams) {
+      watcher_(store, store.notifies() ? options.notified_store_poll : options.sse_poll),
+      submit_rule_(options.submit_rate, options.submit_burst),
+      slot_keeper_(kStreamSlotRenewal, [this] { renew_stream_slots(); }) {
   register_store_metrics(metrics);
 }
 
+StreamSlot::~StreamSlot() {
+  if (store_ == nullptr) return;
+  boost::asio::post(*blocking_, [store = store_, id = std::move(id_)] {
+    if (Status s = store->close_stream_slot(id); !s) {
+      util::log_warn("stream.slot_not_closed", {{"error", s.error().message}});
+    }
+  });
+}
+
+void Service::renew_stream_slots() {
+  if (Status s = store_.renew_stream_slots(options_.node_id, util::now_ms(), kStreamSlotTtl); !s) {
+    util::log_warn("stream.slots_not_renewed", {{"error", s.error().message}});
+  }
+}
+
 // Gauges read from the store at scrape time, so they hold for every process
-// sharing the store, not only this one.
+// sharing the store, not only this one: any node of a fleet reports the
+// whole queue, which is what an autoscaler of the workers wants.
 void Service::register_store_metrics(util::metrics::Registry& registry) {
   auto& by_status = registry.gauge("visor_jobs", "Jobs in the store by status.", {"status"});
   auto& depth = registry.gauge("visor_queue_depth", "Pages waiting for a worker.").with({});
   auto& oldest = registry.gauge("visor_oldest_pending_age_seconds",
                                 "Age of the oldest job that has pages waiting for a worker; 0 when none.")
                      .with({});
-  registry.add_collector([this, &by_status, &depth, &oldest] {
-    auto stats = store_.stats();
+  auto& busy = registry.gauge("visor_busy_workers", "Pages being processed by the fleet's workers now.").with({});
+  auto& workers = registry.gauge("visor_workers", "Worker threads of the fleet with a live heartbeat.").with({});
+  registry.add_collector([this, &by_status, &depth, &oldest, &busy, &workers] {
+    const std::int64_t now = util::now_ms();
+    auto stats = store_.stats(now);
     if (!stats) {
       util::log_warn("metrics.store_unavailable", {{"error", stats.error().message}});
       return;
@@ -115,12 +143,28 @@ void Service::register_store_metrics(util::metrics::Registry& registry) {
     }
     depth.set(static_cast<double>(stats->queued_pages));
     const std::int64_t since = stats->oldest_queued_submitted_at;
-    oldest.set(since == 0 ? 0.0 : static_cast<double>(std::max<std::int64_t>(0, util::now_ms() - since)) / 1000.0);
+    oldest.set(since == 0 ? 0.0 : static_cast<double>(std::max<std::int64_t>(0, now - since)) / 1000.0);
+    busy.set(static_cast<double>(stats->leased_pages));
+    workers.set(static_cast<double>(stats->live_worker_threads));
   });
 }
 
-Result<Submission> Service::parse_submission(const Target& target, std::string_view idempotency_key,
-                                             const std::string& rate_key) {
+asio::awaitable<Result<Submission>> Service::parse_submission(const Target& target, std::string_view idempotency_key,
+                                                             const std::string& rate_key) {
+  auto submission = validate_submission(target, idempotency_key);
+  if (!submission || submit_rule_.unlimited()) co_return submission;
+  auto wait = co_await run_blocking(blocking_, [&] { return store_.take_token("submit " + rate_key, submit_rule_, util::now_ms()); });
+  if (!wait) co_return wait.take_error();
+  if (*wait) {
+    co_return Error::too_many("Too many submissions: the limit is " + util::describe_rate(options_.submit_rate) +
+                                  (rate_key.starts_with("key-") ? " per API key" : " per client") + "; retry in " +
+                                  std::to_string(whole_seconds_after(**wait)) + " s",
+                              whole_seconds_after(**wait));
+  }
+  co_return submission;
+}
+
+Result<Submission> Service::validate_submission(const Target& target, std::string_view idempotency_key) const {
   if (draining()) {
     return Error::unavailable("The server is shutting down; submit again in a moment")
         .retry_after(kRetryAfterSeconds);
@@ -146,12 +190,6 @@ Result<Submission> Service::parse_submission(const Target& target, std::string_v
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
-  if (const auto wait = submit_limiter_.admit(rate_key)) {
-    return Error::too_many("Too many submissions: the limit is " + util::describe_rate(options_.submit_rate) +
-                               (rate_key.starts_with("key-") ? " per API key" : " per client") + "; retry in " +
-                               std::to_string(whole_seconds_after(*wait)) + " s",
-                           whole_seconds_after(*wait));
-  }
   return submission;
 }
 
@@ -252,17 +290,29 @@ asio::awaitable<Response> Service::cancel(std::string job_id, const Caller& call
   co_return co_await status(std::move(job_id), caller);
 }
 
-Result<util::KeyedSlots::Slot> Service::open_stream(const Caller& caller) {
+asio::awaitable<Result<StreamSlot>> Service::open_stream(const Caller& caller) {
   // Without keys there is no tenant to cap: only the total applies.
-  auto acquired = streams_.acquire(caller.owner);
-  if (acquired.slot) return std::move(*acquired.slot);
-  if (acquired.refusal == util::KeyedSlots::Refusal::key_full) {
-    return Error::too_many("This API key already has " + std::to_string(options_.max_streams_per_key) +
-                               " streams open, the most allowed; close one or poll /ocr/status instead",
-                           kRetryAfterSeconds);
+  const jobs::StreamSlotRequest request{.slot_id = util::make_ulid(util::now_ms()),
+                                        .node_id = options_.node_id,
+                                        .owner = caller.owner,
+                                        .per_owner_limit = options_.max_streams_per_key,
+                                        .total_limit = options_.max_streams,
+                                        .now_ms = util::now_ms(),
+                                        .ttl = kStreamSlotTtl};
+  auto admission = co_await run_blocking(blocking_, [&] { return store_.open_stream_slot(request); });
+  if (!admission) co_return admission.take_error();
+  switch (*admission) {
+    case jobs::SlotAdmission::admitted:
+      co_return StreamSlot(store_, blocking_, request.slot_id);
+    case jobs::SlotAdmission::owner_full:
+      co_return Error::too_many("This API key already has " + std::to_string(options_.max_streams_per_key) +
+                                    " streams open, the most allowed; close one or poll /ocr/status instead",
+                                kRetryAfterSeconds);
+    case jobs::SlotAdmission::total_full:
+      break;
   }
-  return Error::unavailable("The server has " + std::to_string(options_.max_streams) +
-                            " streams open, its limit; retry shortly or poll /ocr/status instead")
+  co_return Error::unavailable("The server has " + std::to_string(options_.max_streams) +
+                               " streams open, its limit; retry shortly or poll /ocr/status instead")
       .retry_after(kRetryAfterSeconds);
 }
 
@@ -273,17 +323,24 @@ Response Service::models() const {
 Response Service::health() const { return json_response(http::status::ok, {{"status", "ok"}}); }
 
 asio::awaitable<Response> Service::ready() {
-  const Status store = co_await run_blocking(blocking_, [&] { return store_.ping(); });
-  const int workers = hooks_.live_workers ? hooks_.live_workers() : 0;
+  const auto store = co_await run_blocking(blocking_, [&] { return store_.stats(util::now_ms()); });
+  const std::string fleet = store ? std::to_string(store->live_worker_threads) + " worker threads live in the fleet"
+                                  : "the fleet's workers are unknown";
+  // An API-only node serves whether or not workers run: jobs wait in the store.
+  const bool api_only = !hooks_.live_workers;
+  const int workers = api_only ? 0 : hooks_.live_workers();
+  const bool workers_ok = api_only || workers > 0;
+  const std::string workers_detail = api_only ? "API-only node (--workers 0); " + fleet
+                                              : std::to_string(workers) + " running on this node; " + fleet;
   json available = json::array();
   for (const auto& id : models_.model_ids()) {
     if (models_.check_available(id)) available.push_back(id);
   }
   const json checks = {
       {"store", {{"ok", store.ok()}, {"detail", store ? "reachable" : store.error().message}}},
-      {"workers", {{"ok", workers > 0}, {"detail", std::to_string(workers) + " running"}}},
+      {"workers", {{"ok", workers_ok}, {"detail", workers_detail}}},
       {"models", {{"ok", !available.empty()}, {"available", available}}}};
-  const bool ready = store.ok() && workers > 0 && !available.empty();
+  const bool ready = store.ok() && workers_ok && !available.empty();
   co_return json_response(ready ? http::status::ok : http::status::service_unavailable,
                           {{"status", ready ? "ready" : "not ready"}, {"checks", checks}});
 }
@@ -459,7 +516,7 @@ Result<json> Service::annotate_pages(const jobs::Job& job, const std::vector<job
     request.page_index = page.page_index;
     request.dpi = job.dpi;
     request.line_width = outline_width_for(job.dpi);
-    if (result.is_object() && result.value("status", "") == "success" && result.contains("data")) {
+    if (jobs::is_page_success(result)) {
       request.annotations = annotations_for_page(result["data"]);
     }
     // One child process per page, each within the document tool's limits.

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +25,7 @@
 #include "jobs/job_store.hpp"
 #include "pdf/document_tool.hpp"
 #include "util/metrics.hpp"
+#include "util/periodic.hpp"
 #include "util/rate_limit.hpp"
 
 namespace visor::api {
@@ -33,12 +35,20 @@ struct ServiceOptions {
   int max_pages = 2000;
   std::chrono::seconds result_ttl{std::chrono::hours(24 * 7)};
   std::chrono::seconds sse_timeout{std::chrono::minutes(10)};
+  // How often a stream looks at its job's snapshot.
   std::chrono::milliseconds sse_poll{250};
   std::chrono::milliseconds sse_heartbeat{1500};
-  // Submissions per API key (per client address when keys are off).
+  // How often watched jobs are read again from a store that notifies
+  // changes (one that does not is read every sse_poll).
+  std::chrono::milliseconds notified_store_poll{2000};
+  // Names this process in the store (its open streams' slots).
+  std::string node_id = "api";
+  // Submissions per API key (per client address when keys are off),
+  // counted in the store: every node of a fleet draws from one bucket.
   util::Rate submit_rate;
   int submit_burst = 0;  // 0: one period's worth
-  // Open SSE streams per API key (keys on only) and in total; 0: no limit.
+  // Open SSE streams per API key (keys on only) and in total, counted in
+  // the store across every node; 0: no limit.
   int max_streams_per_key = 100;
   int max_streams = 4000;
   // Empty: the server is open.
@@ -78,7 +88,26 @@ struct Submitted {
 // empty; each is called on any thread.
 struct ServiceHooks {
   std::function<void()> on_job_created;  // after each accepted job, to wake workers
-  std::function<int()> live_workers;     // worker threads ready to take pages (readiness)
+  // Worker threads of this node ready to take pages (readiness); empty on
+  // an API-only node, whose readiness does not depend on workers.
+  std::function<int()> live_workers;
+};
+
+// A place among the open SSE streams of the fleet, held in the store while
+// the stream is open; given back when destroyed.
+class StreamSlot {
+ public:
+  StreamSlot(jobs::JobStore& store, boost::asio::thread_pool& blocking, std::string id)
+      : store_(&store), blocking_(&blocking), id_(std::move(id)) {}
+  StreamSlot(StreamSlot&& other) noexcept
+      : store_(std::exchange(other.store_, nullptr)), blocking_(other.blocking_), id_(std::move(other.id_)) {}
+  StreamSlot& operator=(StreamSlot&&) = delete;
+  ~StreamSlot();
+
+ private:
+  jobs::JobStore* store_;
+  boost::asio::thread_pool* blocking_;
+  std::string id_;
 };
 
 // The API's own metrics: requests by route and code, open SSE streams.
@@ -112,10 +141,10 @@ class Service {
   // Validates a submission before its body is read: unsupported model
   // (400), dpi not an integer in 72..600 (422), malformed Idempotency-Key
   // (422), server draining or model backend unreachable (503), caller over
-  // the submission rate (429). `rate_key` identifies the caller for the
-  // rate limit.
-  Result<Submission> parse_submission(const Target& target, std::string_view idempotency_key,
-                                      const std::string& rate_key);
+  // the submission rate (429), store unreachable (503). `rate_key`
+  // identifies the caller for the rate limit.
+  boost::asio::awaitable<Result<Submission>> parse_submission(const Target& target, std::string_view idempotency_key,
+                                                              const std::string& rate_key);
 
   // Validates the upload and records the job for `caller`; the errors are
   // the reply. With an Idempotency-Key seen before, the earlier job.
@@ -126,9 +155,10 @@ class Service {
   // its status (also when already cancelled), 409 once it ended otherwise.
   boost::asio::awaitable<Response> cancel(std::string job_id, const Caller& caller);
 
-  // A place among the open SSE streams, held while the stream is open;
-  // too_many (429) over the per-key cap, unavailable (503) over the total.
-  Result<util::KeyedSlots::Slot> open_stream(const Caller& caller);
+  // A place among the open SSE streams of the fleet, held while the stream
+  // is open; too_many (429) over the per-key cap, unavailable (503) over
+  // the total or while the store cannot be reached.
+  boost::asio::awaitable<Result<StreamSlot>> open_stream(const Caller& caller);
 
   // Shutting down: streams end with a final event, submissions get 503.
   void begin_draining() { draining_ = true; }
@@ -137,8 +167,9 @@ class Service {
   Response models() const;
   // GET /healthz: 200 while the process serves HTTP at all.
   Response health() const;
-  // GET /readyz: 200 when the store answers, a worker is running and a
-  // model is available; 503 naming the failed checks otherwise.
+  // GET /readyz: 200 when the store answers, a worker of this node runs
+  // (none needed on an API-only node) and a model is available; 503 naming
+  // the failed checks otherwise.
   boost::asio::awaitable<Response> ready();
   // GET /metrics: the registry in the Prometheus text format.
   boost::asio::awaitable<Response> metrics();
@@ -166,11 +197,14 @@ class Service {
   boost::asio::thread_pool& blocking_pool() { return blocking_; }
 
  private:
+  // What parse_submission checks without the store.
+  Result<Submission> validate_submission(const Target& target, std::string_view idempotency_key) const;
   // The job an earlier submission with the same Idempotency-Key created.
   boost::asio::awaitable<Result<std::optional<Submitted>>> replay(const Caller& caller, const Submission& submission,
                                                                  const std::string& fingerprint);
   Result<Json> annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
   void register_store_metrics(util::metrics::Registry& registry);
+  void renew_stream_slots();
   Result<std::string> render_page_png(const jobs::Job& job, int page_index, int dpi);
 
   jobs::JobStore& store_;
@@ -182,9 +216,11 @@ class Service {
   ServiceHooks hooks_;
   ApiMetrics api_metrics_;
   JobWatcher watcher_;
-  util::KeyedRateLimiter submit_limiter_;
-  util::KeyedSlots streams_;
+  util::TokenBucketRule submit_rule_;
   std::atomic<bool> draining_{false};
+  // Keeps this node's stream slots alive in the store; a node that dies
+  // stops renewing them and they stop counting.
+  util::PeriodicThread slot_keeper_;
 };
 
 }  // namespace visor::api

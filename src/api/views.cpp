@@ -1,5 +1,6 @@
 #include "api/views.hpp"
 
+#include "jobs/page_result.hpp"
 #include "ocr/running_margins.hpp"
 #include "util/duration.hpp"
 #include "util/time.hpp"
@@ -37,8 +38,7 @@ void mark_running_margins(const std::vector<jobs::PageRecord>& pages, std::vecto
   std::vector<nlohmann::json*> marked(pages.size(), nullptr);
   for (std::size_t i = 0; i < pages.size(); ++i) {
     const json& object = objects[i];
-    const bool succeeded = object.value("status", "") == "success" && object.contains("data");
-    if (!succeeded || !ocr::marks_running_margins(pages[i].engine)) continue;
+    if (!jobs::is_page_success(object) || !ocr::marks_running_margins(pages[i].engine)) continue;
     data[i] = nlohmann::json(object["data"]);
     marked[i] = &data[i];
   }
@@ -84,9 +84,9 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
 }
 
 json page_object(const jobs::PageRecord& page) {
-  json value = page.finished ? json::parse(page.result_json, nullptr, false)
-                             : json{{"status", "error"}, {"error", "The page was not processed"}};
-  if (value.is_discarded()) value = {{"status", "error"}, {"error", "The stored page result is unreadable"}};
+  if (!page.finished) return jobs::page_error("The page was not processed");
+  json value = json::parse(page.result_json, nullptr, false);
+  if (value.is_discarded()) return jobs::page_error("The stored page result is unreadable");
   return value;
 }
 

@@ -6,5 +6,6 @@ namespace visor::cli {
 int serve_command(int argc, char** argv);
 int ocr_command(int argc, char** argv);
 int worker_command(int argc, char** argv);
+int migrate_command(int argc, char** argv);
 
 }  // namespace visor::cli

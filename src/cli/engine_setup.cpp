@@ -1,5 +1,7 @@
 #include "cli/engine_setup.hpp"
 
+#include <limits>
+
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +9,7 @@
 
 #include "ocr/engine.hpp"
 #include "util/duration.hpp"
+#include "util/integer.hpp"
 
 namespace visor::cli {
 namespace {
@@ -49,13 +52,9 @@ Result<std::chrono::milliseconds> duration_ms(const std::string& text, const std
 }
 
 Result<int> positive(const std::string& text, const std::string& what) {
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value >= 0) return value;
-  } catch (const std::exception&) {
-  }
-  return Error::bad_input(what + " must be a whole number, got '" + text + "'");
+  auto value = util::parse_integer_in(text, 0, std::numeric_limits<int>::max(), what);
+  if (!value) return value.take_error();
+  return static_cast<int>(*value);
 }
 
 // {"models": {"dotsocr": {"retries": 4, "endpoints": [{"url", "model",

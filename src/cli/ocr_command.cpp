@@ -10,8 +10,10 @@
 
 #include "cli/command_list.hpp"
 #include "cli/options.hpp"
+#include "jobs/page_result.hpp"
 #include "ocr/engine.hpp"
 #include "ocr/running_margins.hpp"
+#include "util/integer.hpp"
 #include "worker/page_processor.hpp"
 
 namespace visor::cli {
@@ -61,12 +63,9 @@ int ocr_command(int argc, char** argv) {
     return fail("Unsupported model '" + options->get("model") + "'. Available models: " +
                     std::string(ocr::kAvailableModels), 2);
   }
-  int dpi = 0;
-  try {
-    dpi = std::stoi(options->get("dpi"));
-  } catch (const std::exception&) {
-  }
-  if (dpi < 72 || dpi > 600) return fail("--dpi must be from 72 to 600", 2);
+  const auto dpi_value = util::parse_integer_in(options->get("dpi"), 72, 600, "--dpi");
+  if (!dpi_value) return fail(dpi_value.error().message, 2);
+  const int dpi = static_cast<int>(*dpi_value);
   const std::string format = options->get("format");
   if (format != "json" && !(format == "md" && *model == ocr::Model::lightonocr)) {
     return fail("--format must be json, or md with --model lightonocr", 2);
@@ -90,18 +89,18 @@ int ocr_command(int argc, char** argv) {
   // API does when it assembles a job's results.
   for (auto& outcome : outcomes) pages.push_back(outcome ? &*outcome : nullptr);
   ocr::mark_running_margins(pages);
-  nlohmann::json results = nlohmann::json::object();
+  jobs::PageJson results = jobs::PageJson::object();
   std::string markdown;
   for (std::size_t page = 0; page < outcomes.size(); ++page) {
     const auto& outcome = outcomes[page];
     if (outcome && outcome->is_string()) markdown += (markdown.empty() ? "" : "\n\n") + outcome->get<std::string>();
-    results["page_" + std::to_string(page)] = worker::page_result(outcome);
+    results["page_" + std::to_string(page)] = jobs::page_result(outcome);
   }
   if (format == "md") {
     std::cout << markdown << "\n";
     return 0;
   }
-  const nlohmann::json out = {{"filename", file_name_of(path)},
+  const jobs::PageJson out = {{"filename", file_name_of(path)},
                               {"model", std::string(ocr::model_name(*model))},
                               {"dpi", dpi},
                               {"total_pages", document->page_count()},

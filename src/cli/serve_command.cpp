@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/thread_pool.hpp>
@@ -17,7 +18,8 @@
 #include "cli/engine_setup.hpp"
 #include "cli/worker_settings.hpp"
 #include "cli/options.hpp"
-#include "jobs/retention.hpp"
+#include "cli/check.hpp"
+#include "jobs/maintenance.hpp"
 #include "pdf/document_tool.hpp"
 #include "ocr/remote/remote_backends.hpp"
 #include "util/duration.hpp"
@@ -37,7 +39,8 @@ std::vector<OptionSpec> serve_options() {
   std::vector<OptionSpec> specs = {
       {"host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)"},
       {"port", "8003", "TCP port to listen on"},
-      {"workers", std::to_string(cores), "Worker processes, restarted when they die"},
+      {"workers", std::to_string(cores),
+       "Worker processes, restarted when they die; 0 for an API-only node of a fleet (workers run elsewhere)"},
       {"threads-per-worker", "1", "Threads per worker process, each with its own engine (raise for remote models)"},
       {"sse-timeout", "10m", "How long an SSE stream follows a job before a timeout event"},
       {"max-upload", "100MiB", "Largest accepted upload"},
@@ -60,6 +63,7 @@ std::vector<OptionSpec> serve_options() {
   };
   const auto shared = worker_option_specs();
   specs.insert(specs.end(), shared.begin(), shared.end());
+  specs.push_back({"check", "", "Check the configuration and the store, then exit (0 when both are fine)", true});
   specs.push_back({"help", "", "Show this help", true});
   return specs;
 }
@@ -122,11 +126,12 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.server.host = options.get("host");
   config.server.port = static_cast<unsigned short>(reader.take(positive_int(options, "port", 65535)));
   config.server.io_threads = reader.take(positive_int(options, "io-threads", 64));
-  config.processes.processes = reader.take(positive_int(options, "workers", 256));
+  config.processes.processes = reader.take(int_option(options, "workers", 0, 256));
   const int threads = reader.take(positive_int(options, "threads-per-worker", 256));
   const std::uint64_t share =
       reader.take(worker_memory_share(config.worker.worker_memory, config.processes.processes));
   config.processes.argv = worker_command_line("/proc/self/exe", options, threads, share);
+  config.processes.environment = worker_environment(config.worker);
   config.documents = reader.take(document_tool_options(options, config.worker.pool.page_limits.max_pixels),
                                  pdf::DocumentToolOptions{});
   config.service.result_ttl = config.worker.store.result_ttl;
@@ -190,6 +195,23 @@ void log_access_mode(const api::ApiKeys& keys) {
   }
 }
 
+// Starts the worker processes of this node in `workers`; none on an
+// API-only node.
+void start_workers(const ServeConfig& config, jobs::JobStore& jobs, worker::ProcessReports& reports,
+                   std::optional<worker::Supervisor>& workers) {
+  if (config.processes.processes == 0) return;
+  // A worker that died gives its pages back at once, naming the cause; the
+  // page becomes a page error once its attempts are used up.
+  workers.emplace(
+      config.processes,
+      [&jobs](pid_t pid, const std::string& how) {
+        const std::string reason = "The worker process processing this page ended (" + how + ")";
+        auto released = jobs.release_worker_leases(node_id(pid) + "/", reason, util::now_ms());
+        if (!released) util::log_error("worker.leases_not_released", {{"error", released.error().message}});
+      },
+      [&reports](pid_t pid, std::string_view line) { reports.replay(pid, line); });
+}
+
 int serve(ServeConfig config) {
   util::set_log_level(config.worker.log_level);
   config.server.max_connections = fit_connections_to_descriptors(config.server.max_connections);
@@ -206,32 +228,28 @@ int serve(ServeConfig config) {
   EngineCatalog catalog(backends);
   jobs::JobStore& jobs = **store;
   util::metrics::Registry metrics;
-  // A worker that died gives its pages back at once, naming the cause; the
-  // page becomes a page error once its attempts are used up.
   return_pages_of_dead_workers(jobs);
   worker::WorkerMetrics worker_metrics(metrics);
   worker::ProcessReports reports(worker_metrics);
-  worker::Supervisor workers(
-      config.processes,
-      [&jobs](pid_t pid, const std::string& how) {
-        const std::string reason = "The worker process processing this page ended (" + how + ")";
-        auto released = jobs.release_worker_leases(node_id(pid) + "/", reason, util::now_ms());
-        if (!released) util::log_error("worker.leases_not_released", {{"error", released.error().message}});
-      },
-      [&reports](pid_t pid, std::string_view line) { reports.replay(pid, line); });
-  jobs::RetentionSweeper sweeper(jobs, jobs::RetentionSweeper::interval_for(config.service.result_ttl));
+  std::optional<worker::Supervisor> workers;
+  start_workers(config, jobs, reports, workers);
+  const jobs::Maintenance maintenance(jobs, maintenance_options(config.worker));
   boost::asio::thread_pool blocking(kBlockingThreads);
   // Uploads are read in bounded child processes, never in this one.
   const auto documents = pdf::make_isolated_document_tool(config.documents);
-  api::Service service(jobs, blocking, config.service, catalog, *documents, metrics,
-                       {.on_job_created = [&workers] { workers.notify_work(); },
-                        .live_workers = [&workers] { return workers.running(); }});
+  api::ServiceHooks hooks;
+  if (workers) {
+    hooks.on_job_created = [&workers] { workers->notify_work(); };
+    hooks.live_workers = [&workers] { return workers->running(); };
+  }
+  config.service.node_id = config.worker.pool.node_id;
+  api::Service service(jobs, blocking, config.service, catalog, *documents, metrics, std::move(hooks));
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";
     return 1;
   }
-  util::log_info("server.started", {{"store", (config.worker.data_dir / "visor.db").string()},
+  util::log_info("server.started", {{"store", jobs::describe_store(config.worker.store_location)},
                                     {"workers", std::to_string(config.processes.processes)},
                                     {"worker_memory", config.worker.worker_memory == 0
                                                           ? std::string("unlimited")
@@ -255,6 +273,7 @@ int serve_command(int argc, char** argv) {
     std::cerr << "visor serve: " << config.error().message << "\n";
     return 2;
   }
+  if (options->has("check")) return check_configuration("serve", config->worker);
   return serve(std::move(*config));
 }
 

@@ -8,19 +8,27 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 
+#include "cli/check.hpp"
 #include "cli/command_list.hpp"
 #include "cli/worker_settings.hpp"
+#include "jobs/maintenance.hpp"
 #include "ocr/remote/remote_engine.hpp"
 #include "worker/reports.hpp"
 
 namespace visor::cli {
 namespace {
 
+// How often an idle worker looks for work in a store that notifies it of
+// new work: only notifications lost across a reconnect wait this long.
+constexpr auto kNotifiedStorePoll = std::chrono::seconds(2);
+
 std::vector<OptionSpec> worker_options() {
   std::vector<OptionSpec> specs = worker_option_specs();
   specs.insert(specs.begin(), {"threads", "1", "Worker threads in this process, each with its own engine"});
   specs.push_back({"parent-pid", "", "Exit when this process (the supervising server) ends"});
+  specs.push_back({"check", "", "Check the configuration and the store, then exit (0 when both are fine)", true});
   specs.push_back({"help", "", "Show this help", true});
   return specs;
 }
@@ -55,6 +63,7 @@ int worker_command(int argc, char** argv) {
     std::cerr << "visor worker: " << (!settings ? settings.error().message : threads.error().message) << "\n";
     return 2;
   }
+  if (options->has("check")) return check_configuration("worker", *settings);
   // This process is one worker process: its share is the whole amount.
   auto memory = worker_memory_share(settings->worker_memory, 1);
   if (!memory) {
@@ -81,6 +90,12 @@ int worker_command(int argc, char** argv) {
   ocr::remote::RemoteBackends backends(settings->remote);
   worker::WorkerOptions pool_options = settings->pool;
   pool_options.threads = *threads;
+  // A store that notifies wakes idle workers itself; polling is the fallback.
+  if ((*store)->notifies()) pool_options.idle_poll = kNotifiedStorePoll;
+  // A worker on its own may be the only process left to maintain the
+  // store; one supervised by a server leaves that to the server.
+  std::optional<jobs::Maintenance> maintenance;
+  if (!supervised) maintenance.emplace(**store, maintenance_options(*settings));
   // A supervised worker reports what it does on stdout, a pipe to the server.
   worker::LineReporter reporter(STDOUT_FILENO);
   if (supervised) pool_options.observer = &reporter;

@@ -10,6 +10,7 @@
 
 #include "cli/engine_setup.hpp"
 #include "util/duration.hpp"
+#include "util/integer.hpp"
 
 namespace visor::cli {
 namespace {
@@ -17,10 +18,14 @@ namespace {
 // Options of the worker itself; engine options are appended.
 const std::vector<OptionSpec>& own_specs() {
   static const std::vector<OptionSpec> specs = {
-      {"data", "./data", "Directory of the job store (created if missing)"},
+      {"store", "", "The job store: sqlite:PATH (one host) or a PostgreSQL URI, postgresql://user:password@host:5432/db "
+                    "(a fleet of nodes); default sqlite:<--data>/visor.db"},
+      {"data", "./data", "Directory of the default SQLite store (created if missing)"},
       {"max-pages-per-job", "8", "Pages of one job in flight at once"},
       {"result-ttl", "7d", "How long results are kept after a job finishes (s, m, h, d)"},
       {"lease-timeout", "30s", "How long a page stays with a worker that stopped renewing it"},
+      {"heartbeat-timeout", "10s",
+       "A worker process silent this long is taken for dead and its pages go back to the queue"},
       {"max-page-pixels", "200M", "Largest page image rendered, in pixels (K, M, G); a larger page is a page error"},
       {"page-timeout", "5m", "Wall time of rendering and embedded recognition of one page; a page over it is a page error"},
       {"worker-memory", "auto",
@@ -76,16 +81,14 @@ std::vector<OptionSpec> worker_option_specs() {
   return specs;
 }
 
+Result<int> int_option(const ParsedOptions& options, const std::string& name, int min, int max) {
+  auto value = util::parse_integer_in(options.get(name), min, max, "--" + name);
+  if (!value) return value.take_error();
+  return static_cast<int>(*value);
+}
+
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max) {
-  const std::string text = options.get(name);
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value > 0 && value <= max) return value;
-  } catch (const std::exception&) {
-  }
-  return Error::bad_input("--" + name + " must be a whole number from 1 to " + std::to_string(max) + ", got '" +
-                          text + "'");
+  return int_option(options, name, 1, max);
 }
 
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name) {
@@ -131,15 +134,27 @@ Result<std::uint64_t> size_option(const ParsedOptions& options, const std::strin
   return value;
 }
 
+Result<jobs::StoreLocation> store_option(const ParsedOptions& options) {
+  const std::string text = options.get("store");
+  if (text.empty()) {
+    return jobs::StoreLocation{jobs::StoreLocation::Kind::sqlite,
+                               (std::filesystem::path(options.get("data")) / "visor.db").string()};
+  }
+  return jobs::parse_store_location(text);
+}
+
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   WorkerSettings settings;
   ConfigReader reader;
-  settings.data_dir = options.get("data");
+  settings.store_location = reader.take(store_option(options));
   settings.store.result_ttl = reader.take(duration_option(options, "result-ttl"));
   settings.store.max_bytes = static_cast<std::int64_t>(reader.take(size_option(options, "max-store-size")));
   settings.pool.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
   settings.pool.lease_duration = reader.take(duration_option(options, "lease-timeout"));
+  settings.store.worker_heartbeat_timeout = reader.take(duration_option(options, "heartbeat-timeout"));
+  settings.pool.heartbeat_interval = settings.store.worker_heartbeat_timeout / 5;
   settings.pool.node_id = node_id(::getpid());
+  settings.pool.host = host_name();
   settings.pool.page_limits.max_pixels = reader.take(max_pixels_option(options), 200e6);
   settings.pool.page_limits.timeout = reader.take(duration_option(options, "page-timeout"));
   settings.worker_memory = reader.take(memory_option(options, "worker-memory"));
@@ -154,7 +169,9 @@ std::vector<std::string> worker_command_line(const std::string& executable, cons
   std::vector<std::string> argv = {executable, "worker", "--threads=" + std::to_string(threads),
                                    "--parent-pid=" + std::to_string(::getpid())};
   for (const auto& spec : worker_option_specs()) {
-    if (spec.name == "worker-memory") continue;
+    // The store goes by the environment (worker_environment): its URI may
+    // hold a password.
+    if (spec.name == "worker-memory" || spec.name == "store") continue;
     if (options.has(spec.name)) argv.push_back("--" + spec.name + "=" + options.get(spec.name));
   }
   argv.push_back("--worker-memory=" + (memory_per_process == 0 ? std::string("unlimited")
@@ -162,20 +179,29 @@ std::vector<std::string> worker_command_line(const std::string& executable, cons
   return argv;
 }
 
-Result<std::unique_ptr<jobs::JobStore>> open_store(const WorkerSettings& settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(settings.data_dir, ec);
-  if (ec) {
-    return Error::unavailable("Cannot create the data directory " + settings.data_dir.string() + ": " +
-                              ec.message());
-  }
-  return jobs::open_sqlite_job_store((settings.data_dir / "visor.db").string(), settings.store);
+jobs::MaintenanceOptions maintenance_options(const WorkerSettings& settings) {
+  jobs::MaintenanceOptions options;
+  options.node_id = settings.pool.node_id;
+  options.retention_interval = jobs::Maintenance::retention_interval_for(settings.store.result_ttl);
+  options.worker_heartbeat_timeout = settings.store.worker_heartbeat_timeout;
+  return options;
 }
 
-std::string node_id(pid_t pid) {
+std::vector<std::string> worker_environment(const WorkerSettings& settings) {
+  const bool sqlite = settings.store_location.kind == jobs::StoreLocation::Kind::sqlite;
+  return {env_name("store") + "=" + (sqlite ? "sqlite:" : "") + settings.store_location.target};
+}
+
+Result<std::unique_ptr<jobs::JobStore>> open_store(const WorkerSettings& settings) {
+  return jobs::open_job_store(settings.store_location, settings.store);
+}
+
+std::string host_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(pid);
+  return host;
 }
+
+std::string node_id(pid_t pid) { return host_name() + ":" + std::to_string(pid); }
 
 }  // namespace visor::cli

@@ -11,6 +11,8 @@
 
 #include "cli/options.hpp"
 #include "jobs/job_store.hpp"
+#include "jobs/maintenance.hpp"
+#include "jobs/store_factory.hpp"
 #include "ocr/remote/remote_backends.hpp"
 #include "util/log.hpp"
 #include "worker/worker_pool.hpp"
@@ -21,7 +23,7 @@ namespace visor::cli {
 std::vector<OptionSpec> worker_option_specs();
 
 struct WorkerSettings {
-  std::filesystem::path data_dir;
+  jobs::StoreLocation store_location;  // --store, or the SQLite file under --data
   jobs::StoreOptions store;
   worker::WorkerOptions pool;  // node_id, page limits filled in
   std::map<ocr::Model, ocr::remote::RemoteModelConfig> remote;
@@ -33,6 +35,9 @@ struct WorkerSettings {
 
 // bad_input naming the first malformed option.
 Result<WorkerSettings> read_worker_settings(const ParsedOptions& options);
+
+// --store, or the SQLite file visor.db under --data when it is empty.
+Result<jobs::StoreLocation> store_option(const ParsedOptions& options);
 
 // The least address space a worker process works in: the binary, its
 // libraries, Tesseract's models and a few pages' images.
@@ -55,15 +60,26 @@ Status limit_own_memory(std::uint64_t bytes);
 std::vector<std::string> worker_command_line(const std::string& executable, const ParsedOptions& options,
                                              int threads, std::uint64_t memory_per_process);
 
-// Creates the data directory and opens the store in it.
+// What a worker process started by serve gets in its environment rather
+// than on its command line: VISOR_STORE (a PostgreSQL URI may hold a
+// password, and command lines are visible to every user of the host).
+std::vector<std::string> worker_environment(const WorkerSettings& settings);
+
+// Periodic maintenance of the store (maintenance.hpp), led by this process
+// when no other node leads it.
+jobs::MaintenanceOptions maintenance_options(const WorkerSettings& settings);
+
+// Opens the store the settings name (creating a SQLite file's directory).
 Result<std::unique_ptr<jobs::JobStore>> open_store(const WorkerSettings& settings);
 
 // "host:pid": names this process's workers in leases; a worker thread's id
 // is node_id() + "/" + its index.
 std::string node_id(pid_t pid);
+std::string host_name();
 
 // Helpers for reading option values, each failing with a message that
 // names the option.
+Result<int> int_option(const ParsedOptions& options, const std::string& name, int min, int max);
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
 // A size (KiB, MiB, GiB), "auto" (3/4 of the memory of the machine, or of

@@ -12,13 +12,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jobs/job.hpp"
+#include "util/rate_limit.hpp"
 #include "util/result.hpp"
 
 namespace visor::jobs {
@@ -34,6 +37,9 @@ struct StoreOptions {
   // The most the store may grow to, in bytes; 0 for no limit but the disk.
   // Writes past it fail as unavailable, like a full disk.
   std::int64_t max_bytes = 0;
+  // A worker process whose last heartbeat is older than this is taken for
+  // dead: it no longer counts as live, and maintenance gives its pages back.
+  std::chrono::milliseconds worker_heartbeat_timeout{std::chrono::seconds(10)};
 };
 
 struct LeaseRequest {
@@ -72,6 +78,73 @@ struct StoreStats {
   std::int64_t queued_pages = 0;
   // Submission time of the oldest job that still has queued pages; 0 when none.
   std::int64_t oldest_queued_submitted_at = 0;
+  // Pages leased under a live lease: worker threads busy, fleet-wide.
+  std::int64_t leased_pages = 0;
+  // Worker threads of the processes with a live heartbeat, fleet-wide.
+  std::int64_t live_worker_threads = 0;
+};
+
+// A worker process, as it registers itself (see register_worker).
+struct WorkerRecord {
+  std::string id;    // the node id "host:pid" its threads' lease owners start with
+  std::string host;  // for operators
+  int threads = 0;
+  std::int64_t started_at = 0;
+};
+
+// An open SSE stream, counted against the fleet-wide caps.
+struct StreamSlotRequest {
+  std::string slot_id;  // unique, chosen by the caller
+  std::string node_id;  // the process holding it, which renews it
+  // The API key's owner id; nullopt when keys are off (counted in the total only).
+  std::optional<std::string> owner;
+  int per_owner_limit = 0;  // 0: no limit of that kind
+  int total_limit = 0;
+  std::int64_t now_ms = 0;
+  // How long the slot counts without a renewal (its node may have died).
+  std::chrono::milliseconds ttl{20000};
+};
+
+enum class SlotAdmission { admitted, owner_full, total_full };
+
+// Receives what other processes sharing the store change, as it happens.
+// Best effort: notifications can be lost (the store's connection dropped),
+// so listeners also poll; missed_changes() says when some may have been.
+// Called on a thread of the store; must return quickly and not call back
+// into the store on that thread.
+class StoreListener {
+ public:
+  virtual ~StoreListener() = default;
+  // Pages became runnable (a job was created, a page queued again).
+  virtual void work_queued() {}
+  // The job's progress or status changed; `ended` when it finished,
+  // failed or was cancelled.
+  virtual void job_changed(std::string_view /*job_id*/, bool /*ended*/) {}
+  // Notifications may have been lost: re-read what matters.
+  virtual void missed_changes() {}
+};
+
+// Keeps a listener subscribed; unsubscribes when destroyed, after which
+// the listener is never called again.
+class Subscription {
+ public:
+  Subscription() = default;
+  explicit Subscription(std::function<void()> unsubscribe) : unsubscribe_(std::move(unsubscribe)) {}
+  Subscription(Subscription&& other) noexcept : unsubscribe_(std::exchange(other.unsubscribe_, nullptr)) {}
+  Subscription& operator=(Subscription&& other) noexcept {
+    if (this != &other) {
+      reset();
+      unsubscribe_ = std::exchange(other.unsubscribe_, nullptr);
+    }
+    return *this;
+  }
+  ~Subscription() { reset(); }
+  void reset() {
+    if (unsubscribe_) std::exchange(unsubscribe_, nullptr)();
+  }
+
+ private:
+  std::function<void()> unsubscribe_;
 };
 
 class JobStore {
@@ -156,15 +229,72 @@ class JobStore {
   // query.limit of them.
   virtual Result<JobList> list_jobs(const ListQuery& query) = 0;
 
-  // Counters for metrics; a few aggregate queries, no scan of page results.
-  virtual Result<StoreStats> stats() = 0;
+  // Counters for metrics at `now_ms`; a few aggregate queries, no scan of
+  // page results.
+  virtual Result<StoreStats> stats(std::int64_t now_ms) = 0;
 
   // A cheap round trip that proves the storage answers (readiness checks).
   virtual Status ping() = 0;
-};
 
-// Opens (creating if needed) the SQLite store at `path`, in WAL mode.
-// unavailable when the file cannot be opened or migrated.
-Result<std::unique_ptr<JobStore>> open_sqlite_job_store(const std::string& path, StoreOptions options);
+  // --- Workers -----------------------------------------------------------
+
+  // Records a worker process as alive at `now_ms` (replacing an earlier
+  // record of the same id).
+  virtual Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) = 0;
+
+  // Records that the worker is alive at `now_ms`; not_found when its record
+  // is gone (maintenance took it for dead): it should register again.
+  virtual Status heartbeat(std::string_view worker_id, std::int64_t now_ms) = 0;
+
+  // Forgets a worker that stops (its leases are not touched).
+  virtual Status deregister_worker(std::string_view worker_id) = 0;
+
+  // Forgets the workers whose last heartbeat is at or before
+  // `heartbeat_cutoff_ms` and returns their ids, so the caller can release
+  // their leases.
+  virtual Result<std::vector<std::string>> remove_silent_workers(std::int64_t heartbeat_cutoff_ms) = 0;
+
+  // --- Shared limits and coordination -------------------------------------
+
+  // Takes one token from `key`'s bucket under `rule`, shared by every
+  // process of the store: nullopt when admitted, else how long until a token
+  // would be there. REQUIRES: !rule.unlimited().
+  virtual Result<std::optional<std::chrono::milliseconds>> take_token(std::string_view key,
+                                                                     const util::TokenBucketRule& rule,
+                                                                     std::int64_t now_ms) = 0;
+
+  // Records an open stream unless its owner already holds per_owner_limit
+  // live slots or the fleet total_limit. Slots whose ttl passed without a
+  // renewal no longer count.
+  virtual Result<SlotAdmission> open_stream_slot(const StreamSlotRequest& request) = 0;
+  virtual Status close_stream_slot(std::string_view slot_id) = 0;
+  // Extends every slot of `node_id` to now_ms + ttl.
+  virtual Status renew_stream_slots(std::string_view node_id, std::int64_t now_ms,
+                                    std::chrono::milliseconds ttl) = 0;
+
+  // Takes, or keeps, the leadership named `name` for `holder` until
+  // now_ms + ttl, when it is free, has lapsed or is already `holder`'s.
+  // True when `holder` leads: periodic maintenance runs on one node at a
+  // time this way, whichever nodes are alive.
+  virtual Result<bool> hold_leadership(std::string_view name, std::string_view holder, std::int64_t now_ms,
+                                       std::chrono::milliseconds ttl) = 0;
+
+  // Forgets what only occupies space: stream slots past their ttl, rate
+  // buckets that are full again.
+  virtual Status forget_idle_state(std::int64_t now_ms) = 0;
+
+  // --- Notifications -------------------------------------------------------
+
+  // Whether subscribe() delivers changes made by other processes. When it
+  // does not, callers must poll at the rate they need.
+  virtual bool notifies() const { return false; }
+
+  // Calls `listener` for changes until the subscription ends. REQUIRES:
+  // `listener` outlives the subscription.
+  virtual Subscription subscribe(StoreListener& /*listener*/) { return {}; }
+
+  // The version of the schema the store holds now (0: none yet).
+  virtual Result<int> schema_version() = 0;
+};
 
 }  // namespace visor::jobs

@@ -74,6 +74,12 @@ Statement& Statement::bind(int index, std::int64_t value) {
   return *this;
 }
 
+Statement& Statement::bind(int index, double value) {
+  const int rc = sqlite3_bind_double(stmt_.get(), index, value);
+  if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = error_from(db_, rc, "binding a value");
+  return *this;
+}
+
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
   // SQLITE_STATIC: the caller's bytes outlive the statement's step.
   const int rc = sqlite3_bind_blob64(stmt_.get(), index, bytes.data(), bytes.size(), SQLITE_STATIC);
@@ -111,6 +117,8 @@ Status Statement::reset() {
 }
 
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_.get(), index); }
+
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_.get(), index); }
 
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_blob(stmt_.get(), index);

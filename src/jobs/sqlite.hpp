@@ -44,6 +44,7 @@ class Statement {
  public:
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, double value);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
 
@@ -54,6 +55,7 @@ class Statement {
   Status reset();
 
   std::int64_t column_int(int index) const;
+  double column_double(int index) const;
   std::string column_text(int index) const;  // "" for NULL
   bool column_is_null(int index) const;
 

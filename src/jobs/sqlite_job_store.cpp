@@ -7,62 +7,15 @@
 #include <utility>
 #include <vector>
 
-#include "jobs/job_store.hpp"
+#include "jobs/page_result.hpp"
 #include "jobs/sqlite.hpp"
+#include "jobs/sqlite_job_store.hpp"
+#include "jobs/sqlite_schema.hpp"
+#include "jobs/store_policy.hpp"
 #include "util/ulid.hpp"
 
 namespace visor::jobs {
 namespace {
-
-constexpr int kSchemaVersion = 2;
-
-constexpr std::string_view kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY,
-  owner TEXT NOT NULL DEFAULT '',
-  filename TEXT NOT NULL,
-  model TEXT NOT NULL,
-  dpi INTEGER NOT NULL,
-  total_pages INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  pages_done INTEGER NOT NULL DEFAULT 0,
-  error TEXT NOT NULL DEFAULT '',
-  submitted_at INTEGER NOT NULL,
-  started_at INTEGER NOT NULL DEFAULT 0,
-  completed_at INTEGER NOT NULL DEFAULT 0,
-  expires_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, id);
-CREATE TABLE IF NOT EXISTS pages (
-  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-  page_index INTEGER NOT NULL,
-  state TEXT NOT NULL,              -- queued | leased | done
-  attempts INTEGER NOT NULL DEFAULT 0,
-  lease_token TEXT NOT NULL DEFAULT '',
-  lease_owner TEXT NOT NULL DEFAULT '',
-  lease_expires_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '',
-  result TEXT NOT NULL DEFAULT '',
-  engine TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (job_id, page_index)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS pages_by_state ON pages (job_id, state, page_index);
-CREATE TABLE IF NOT EXISTS documents (
-  job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-  bytes BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency (
-  owner TEXT NOT NULL,
-  key TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  job_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (owner, key)
-) WITHOUT ROWID;
-)sql";
-
-// Statuses after which nothing happens to a job but expiry.
-constexpr std::string_view kFinishedStatuses = "('completed', 'failed', 'cancelled')";
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
@@ -84,32 +37,6 @@ Job job_from_row(const sqlite::Statement& row) {
   job.completed_at = row.column_int(11);
   job.expires_at = row.column_int(12);
   return job;
-}
-
-std::string page_error_json(std::string_view error) {
-  // The page shape {"status":"error","error":...}; escaping by hand keeps
-  // the store free of a JSON dependency.
-  std::string out = R"({"status":"error","error":")";
-  for (char c : error) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"}";
-  return out;
 }
 
 // Connections are expensive to open and not thread-safe, so each call
@@ -178,16 +105,35 @@ class ConnectionPool {
 class SqliteJobStore final : public JobStore {
  public:
   SqliteJobStore(std::string path, StoreOptions options)
-      : pool_(std::move(path), options.max_bytes), options_(options) {}
+      : pool_(std::move(path), options.max_bytes), policy_(options) {}
 
   Status migrate() {
     auto db = pool_.borrow();
     if (!db) return db.take_error();
     auto tx = sqlite::Transaction::begin(**db);
     if (!tx) return tx.take_error();
-    if (Status s = (*db)->exec(kSchema); !s) return s;
-    if (Status s = (*db)->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)); !s) return s;
+    auto current = read_schema_version(**db);
+    if (!current) return current.take_error();
+    auto pending = pending_migrations(sqlite_migrations(), *current);
+    if (!pending) return pending.take_error();
+    for (const Migration& migration : *pending) {
+      if (Status s = (*db)->exec(migration.sql); !s) return s;
+      if (Status s = (*db)->exec("PRAGMA user_version=" + std::to_string(migration.version)); !s) return s;
+    }
     return tx->commit();
+  }
+
+  // Opens a connection, which opens the file, without touching the schema.
+  Status ping_file() {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    return {};
+  }
+
+  Result<int> schema_version() override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    return read_schema_version(**db);
   }
 
   Status create_job(const NewJob& job) override {
@@ -195,7 +141,7 @@ class SqliteJobStore final : public JobStore {
       if (Status room = check_room_for(db, job.document->size()); !room) return room;
       auto insert_job = db.prepare(
           "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
+          "VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?)");
       if (!insert_job) return insert_job.take_error();
       insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
       insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
@@ -225,14 +171,11 @@ class SqliteJobStore final : public JobStore {
     auto select = (*db)->prepare(
         "SELECT fingerprint, job_id FROM idempotency WHERE owner = ? AND key = ? AND created_at > ?");
     if (!select) return select.take_error();
-    select->bind(1, owner).bind(2, key).bind(3, idempotency_cutoff(now_ms));
+    select->bind(1, owner).bind(2, key).bind(3, policy_.idempotency_cutoff(now_ms));
     auto row = select->step();
     if (!row) return row.take_error();
     if (!*row) return std::optional<std::string>();
-    if (select->column_text(0) != fingerprint) {
-      return Error::invalid_request("This Idempotency-Key was already used for a different request (job " +
-                             select->column_text(1) + "); use a new key for a new document or parameters");
-    }
+    if (select->column_text(0) != fingerprint) return StorePolicy::idempotency_key_reused(select->column_text(1));
     return std::optional<std::string>(select->column_text(1));
   }
 
@@ -241,11 +184,7 @@ class SqliteJobStore final : public JobStore {
       auto job = load_job(db, job_id);
       if (!job) return job.take_error();
       if (job->status == JobStatus::cancelled) return {};
-      if (job->status != JobStatus::pending && job->status != JobStatus::running) {
-        return Error::conflict("Job " + job->id + " has already " +
-                               (job->status == JobStatus::expired ? std::string("expired") : "ended as " +
-                                std::string(status_name(job->status))) + "; there is nothing to cancel");
-      }
+      if (job->finished() || job->status == JobStatus::expired) return StorePolicy::nothing_to_cancel(*job);
       return end_job(db, job_id, JobStatus::cancelled, reason, now_ms);
     });
   }
@@ -264,7 +203,7 @@ class SqliteJobStore final : public JobStore {
     select->bind(1, job_id);
     auto row = select->step();
     if (!row) return row.take_error();
-    if (!*row) return Error::not_found("The document of job " + std::string(job_id) + " is no longer stored");
+    if (!*row) return StorePolicy::document_gone(job_id);
     return std::make_shared<const std::string>(select->column_text(0));
   }
 
@@ -287,14 +226,14 @@ class SqliteJobStore final : public JobStore {
       page.engine = select->column_text(3);
       pages.push_back(std::move(page));
     }
-    if (pages.empty()) return Error::not_found("No page results are stored for job " + std::string(job_id));
+    if (pages.empty()) return StorePolicy::pages_gone(job_id);
     return pages;
   }
 
   Result<std::optional<PageTask>> lease_page(const LeaseRequest& request) override {
     std::optional<PageTask> leased;
     Status s = write([&](sqlite::Database& db) -> Status {
-      if (Status e = finish_exhausted_pages(db, request.now_ms); !e) return e;
+      if (Status e = finish_lapsed_pages(db, request.now_ms); !e) return e;
       auto task = pick_page(db, request);
       if (!task) return task.take_error();
       if (!*task) return {};
@@ -315,7 +254,7 @@ class SqliteJobStore final : public JobStore {
       update->bind(1, now_ms + duration.count()).bind(2, task.job_id);
       update->bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
       if (Status e = update->run(); !e) return e;
-      if (db.changes() == 0) return lost_lease(task);
+      if (db.changes() == 0) return StorePolicy::lost_lease(task);
       return {};
     });
   }
@@ -374,13 +313,7 @@ class SqliteJobStore final : public JobStore {
     if (!db) return db.take_error();
     auto select = (*db)->prepare("SELECT DISTINCT lease_owner FROM pages WHERE state = 'leased'");
     if (!select) return select.take_error();
-    std::vector<std::string> holders;
-    for (;;) {
-      auto row = select->step();
-      if (!row) return row.take_error();
-      if (!*row) return holders;
-      holders.push_back(select->column_text(0));
-    }
+    return read_texts(*select);
   }
 
   Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) override {
@@ -394,14 +327,15 @@ class SqliteJobStore final : public JobStore {
     if (!db) return db.take_error();
     // One row more than asked tells whether another page follows.
     auto select = (*db)->prepare("SELECT " + std::string(kJobColumns) +
-                                 " FROM jobs WHERE (?1 = '' OR id < ?1) AND (?4 IS NULL OR owner = ?4) AND " +
-                                 std::string(status_condition(query.status)) + " ORDER BY id DESC LIMIT ?3");
+                                 " FROM jobs WHERE (?1 = '' OR id < ?1) AND (?3 IS NULL OR owner = ?3) AND " +
+                                 effective_status_condition(query.status, query.now_ms) +
+                                 " ORDER BY id DESC LIMIT ?2");
     if (!select) return select.take_error();
-    select->bind(1, query.before_id).bind(2, query.now_ms).bind(3, std::int64_t{query.limit} + 1);
+    select->bind(1, query.before_id).bind(2, std::int64_t{query.limit} + 1);
     if (query.owner) {
-      select->bind(4, *query.owner);
+      select->bind(3, *query.owner);
     } else {
-      select->bind_null(4);
+      select->bind_null(3);
     }
     JobList list;
     for (;;) {
@@ -417,7 +351,7 @@ class SqliteJobStore final : public JobStore {
     return list;
   }
 
-  Result<StoreStats> stats() override {
+  Result<StoreStats> stats(std::int64_t now_ms) override {
     auto db = pool_.borrow();
     if (!db) return db.take_error();
     StoreStats stats;
@@ -431,15 +365,22 @@ class SqliteJobStore final : public JobStore {
         stats.jobs_by_status[static_cast<std::size_t>(*status)] = by_status->column_int(1);
       }
     }
-    auto queued = (*db)->prepare(
-        "SELECT COUNT(*), COALESCE(MIN(j.submitted_at), 0) FROM pages p JOIN jobs j ON j.id = p.job_id "
-        "WHERE p.state = 'queued' AND j.status IN ('pending', 'running')");
-    if (!queued) return queued.take_error();
-    auto row = queued->step();
+    auto queue = (*db)->prepare(
+        "SELECT (SELECT COUNT(*) FROM pages p JOIN jobs j ON j.id = p.job_id "
+        "        WHERE p.state = 'queued' AND j.status IN " + sql().active + "), "
+        "  (SELECT COALESCE(MIN(j.submitted_at), 0) FROM pages p JOIN jobs j ON j.id = p.job_id "
+        "        WHERE p.state = 'queued' AND j.status IN " + sql().active + "), "
+        "  (SELECT COUNT(*) FROM pages WHERE state = 'leased' AND lease_expires_at >= ?1), "
+        "  (SELECT COALESCE(SUM(threads), 0) FROM workers WHERE heartbeat_at > ?2)");
+    if (!queue) return queue.take_error();
+    queue->bind(1, now_ms).bind(2, policy_.heartbeat_cutoff(now_ms));
+    auto row = queue->step();
     if (!row) return row.take_error();
     if (*row) {
-      stats.queued_pages = queued->column_int(0);
-      stats.oldest_queued_submitted_at = queued->column_int(1);
+      stats.queued_pages = queue->column_int(0);
+      stats.oldest_queued_submitted_at = queue->column_int(1);
+      stats.leased_pages = queue->column_int(2);
+      stats.live_worker_threads = queue->column_int(3);
     }
     return stats;
   }
@@ -459,13 +400,14 @@ class SqliteJobStore final : public JobStore {
     Status s = write([&](sqlite::Database& db) -> Status {
       // Dependent rows first: the job row stays so the id answers "expired".
       for (std::string_view table : {"documents", "pages"}) {
-        auto drop = db.prepare("DELETE FROM " + std::string(table) + " WHERE job_id IN (SELECT id FROM jobs WHERE status IN " +
-                               std::string(kFinishedStatuses) + " AND expires_at <= ?)");
+        auto drop = db.prepare("DELETE FROM " + std::string(table) +
+                               " WHERE job_id IN (SELECT id FROM jobs WHERE status IN " + sql().finished +
+                               " AND expires_at <= ?)");
         if (!drop) return drop.take_error();
         drop->bind(1, now_ms);
         if (Status e = drop->run(); !e) return e;
       }
-      auto update = db.prepare("UPDATE jobs SET status = 'expired' WHERE status IN " + std::string(kFinishedStatuses) +
+      auto update = db.prepare("UPDATE jobs SET status = " + sql().expired + " WHERE status IN " + sql().finished +
                                " AND expires_at <= ?");
       if (!update) return update.take_error();
       update->bind(1, now_ms);
@@ -473,14 +415,169 @@ class SqliteJobStore final : public JobStore {
       expired = static_cast<int>(db.changes());
       auto forget = db.prepare("DELETE FROM idempotency WHERE created_at <= ?");
       if (!forget) return forget.take_error();
-      forget->bind(1, idempotency_cutoff(now_ms));
+      forget->bind(1, policy_.idempotency_cutoff(now_ms));
       return forget->run();
     });
     if (!s) return s.take_error();
     return expired;
   }
 
+  Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto upsert = db.prepare(
+          "INSERT OR REPLACE INTO workers (id, host, threads, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)");
+      if (!upsert) return upsert.take_error();
+      upsert->bind(1, worker.id).bind(2, worker.host).bind(3, std::int64_t{worker.threads});
+      upsert->bind(4, worker.started_at).bind(5, now_ms);
+      return upsert->run();
+    });
+  }
+
+  Status heartbeat(std::string_view worker_id, std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare("UPDATE workers SET heartbeat_at = MAX(heartbeat_at, ?) WHERE id = ?");
+      if (!update) return update.take_error();
+      update->bind(1, now_ms).bind(2, worker_id);
+      if (Status e = update->run(); !e) return e;
+      if (db.changes() == 0) return Error::not_found("Worker " + std::string(worker_id) + " is not registered");
+      return {};
+    });
+  }
+
+  Status deregister_worker(std::string_view worker_id) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto drop = db.prepare("DELETE FROM workers WHERE id = ?");
+      if (!drop) return drop.take_error();
+      drop->bind(1, worker_id);
+      return drop->run();
+    });
+  }
+
+  Result<std::vector<std::string>> remove_silent_workers(std::int64_t heartbeat_cutoff_ms) override {
+    std::vector<std::string> silent;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto select = db.prepare("SELECT id FROM workers WHERE heartbeat_at <= ?");
+      if (!select) return select.take_error();
+      select->bind(1, heartbeat_cutoff_ms);
+      auto ids = read_texts(*select);
+      if (!ids) return ids.take_error();
+      auto drop = db.prepare("DELETE FROM workers WHERE heartbeat_at <= ?");
+      if (!drop) return drop.take_error();
+      drop->bind(1, heartbeat_cutoff_ms);
+      if (Status e = drop->run(); !e) return e;
+      silent = std::move(*ids);
+      return {};
+    });
+    if (!s) return s.take_error();
+    return silent;
+  }
+
+  Result<std::optional<std::chrono::milliseconds>> take_token(std::string_view key, const util::TokenBucketRule& rule,
+                                                             std::int64_t now_ms) override {
+    std::optional<std::chrono::milliseconds> wait;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto select = db.prepare("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?");
+      if (!select) return select.take_error();
+      select->bind(1, key);
+      auto row = select->step();
+      if (!row) return row.take_error();
+      const util::TokenBucket kept = *row ? util::TokenBucket{select->column_double(0), select->column_int(1)}
+                                          : rule.full(now_ms);
+      const auto taken = rule.take(kept, now_ms);
+      auto store = db.prepare("INSERT OR REPLACE INTO rate_buckets (key, tokens, updated_at, full_at) VALUES (?, ?, ?, ?)");
+      if (!store) return store.take_error();
+      store->bind(1, key).bind(2, taken.bucket.tokens).bind(3, taken.bucket.updated_ms);
+      store->bind(4, rule.full_at(taken.bucket));
+      if (Status e = store->run(); !e) return e;
+      wait = taken.wait;
+      return {};
+    });
+    if (!s) return s.take_error();
+    return wait;
+  }
+
+  Result<SlotAdmission> open_stream_slot(const StreamSlotRequest& request) override {
+    SlotAdmission admission = SlotAdmission::admitted;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto held = db.prepare(
+          "SELECT COUNT(*), COALESCE(SUM(owner = ?2), 0) FROM stream_slots WHERE expires_at > ?1");
+      if (!held) return held.take_error();
+      held->bind(1, request.now_ms);
+      if (request.owner) {
+        held->bind(2, *request.owner);
+      } else {
+        held->bind_null(2);
+      }
+      auto row = held->step();
+      if (!row) return row.take_error();
+      admission = StorePolicy::slot_admission(request, held->column_int(0), held->column_int(1));
+      if (admission != SlotAdmission::admitted) return {};
+      auto insert = db.prepare("INSERT INTO stream_slots (id, node_id, owner, expires_at) VALUES (?, ?, ?, ?)");
+      if (!insert) return insert.take_error();
+      insert->bind(1, request.slot_id).bind(2, request.node_id).bind(4, request.now_ms + request.ttl.count());
+      if (request.owner) {
+        insert->bind(3, *request.owner);
+      } else {
+        insert->bind_null(3);
+      }
+      return insert->run();
+    });
+    if (!s) return s.take_error();
+    return admission;
+  }
+
+  Status close_stream_slot(std::string_view slot_id) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto drop = db.prepare("DELETE FROM stream_slots WHERE id = ?");
+      if (!drop) return drop.take_error();
+      drop->bind(1, slot_id);
+      return drop->run();
+    });
+  }
+
+  Status renew_stream_slots(std::string_view node_id, std::int64_t now_ms, std::chrono::milliseconds ttl) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare("UPDATE stream_slots SET expires_at = ? WHERE node_id = ?");
+      if (!update) return update.take_error();
+      update->bind(1, now_ms + ttl.count()).bind(2, node_id);
+      return update->run();
+    });
+  }
+
+  Result<bool> hold_leadership(std::string_view name, std::string_view holder, std::int64_t now_ms,
+                               std::chrono::milliseconds ttl) override {
+    bool leads = false;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto take = db.prepare(
+          "INSERT INTO leaders (name, holder, expires_at) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (name) DO UPDATE SET holder = ?2, expires_at = ?3 "
+          "WHERE leaders.holder = ?2 OR leaders.expires_at <= ?4");
+      if (!take) return take.take_error();
+      take->bind(1, name).bind(2, holder).bind(3, now_ms + ttl.count()).bind(4, now_ms);
+      if (Status e = take->run(); !e) return e;
+      leads = db.changes() > 0;
+      return {};
+    });
+    if (!s) return s.take_error();
+    return leads;
+  }
+
+  Status forget_idle_state(std::int64_t now_ms) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto slots = db.prepare("DELETE FROM stream_slots WHERE expires_at <= ?");
+      if (!slots) return slots.take_error();
+      slots->bind(1, now_ms);
+      if (Status e = slots->run(); !e) return e;
+      auto buckets = db.prepare("DELETE FROM rate_buckets WHERE full_at <= ?");
+      if (!buckets) return buckets.take_error();
+      buckets->bind(1, now_ms);
+      return buckets->run();
+    });
+  }
+
  private:
+  static const StatusSql& sql() { return status_sql(); }
+
   // Runs `body` in one IMMEDIATE transaction on a pooled connection.
   template <class Body>
   Status write(Body&& body) {
@@ -492,16 +589,27 @@ class SqliteJobStore final : public JobStore {
     return tx->commit();
   }
 
-  std::int64_t expiry_after(std::int64_t now_ms) const {
-    return now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.result_ttl).count();
+  static Result<int> read_schema_version(sqlite::Database& db) {
+    auto select = db.prepare("PRAGMA user_version");
+    if (!select) return select.take_error();
+    auto row = select->step();
+    if (!row) return row.take_error();
+    return *row ? static_cast<int>(select->column_int(0)) : 0;
   }
 
-  // With a size limit, new documents may fill only part of it: the rest is
-  // kept for the page results of jobs already accepted, so a full store
-  // still finishes its jobs, and they expire and free space in turn.
+  // Every first column of `select`'s rows as text.
+  static Result<std::vector<std::string>> read_texts(sqlite::Statement& select) {
+    std::vector<std::string> texts;
+    for (;;) {
+      auto row = select.step();
+      if (!row) return row.take_error();
+      if (!*row) return texts;
+      texts.push_back(select.column_text(0));
+    }
+  }
+
   Status check_room_for(sqlite::Database& db, std::size_t document_bytes) const {
-    constexpr std::int64_t kPercentForDocuments = 80;
-    if (options_.max_bytes <= 0) return {};
+    if (policy_.options().max_bytes <= 0) return {};
     auto used = db.prepare(
         "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), "
         "(SELECT page_size FROM pragma_page_size())");
@@ -509,16 +617,7 @@ class SqliteJobStore final : public JobStore {
     auto row = used->step();
     if (!row) return row.take_error();
     const std::int64_t used_bytes = *row ? used->column_int(0) * used->column_int(1) : 0;
-    const std::int64_t allowed = options_.max_bytes / 100 * kPercentForDocuments;
-    if (used_bytes + static_cast<std::int64_t>(document_bytes) <= allowed) return {};
-    return Error::unavailable("The job store is full (" + std::to_string(used_bytes >> 10) + " KiB used of " +
-                              std::to_string(options_.max_bytes >> 10) +
-                              " KiB, --max-store-size): space returns as finished jobs expire");
-  }
-
-  // Keys recorded at or before this time no longer name a job.
-  std::int64_t idempotency_cutoff(std::int64_t now_ms) const {
-    return now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(options_.idempotency_window).count();
+    return policy_.check_room_for(used_bytes, document_bytes);
   }
 
   // Records job.idempotency_key; a stale record of the same key (outside
@@ -526,7 +625,7 @@ class SqliteJobStore final : public JobStore {
   Status remember_idempotency_key(sqlite::Database& db, const NewJob& job) {
     auto stale = db.prepare("DELETE FROM idempotency WHERE owner = ? AND key = ? AND created_at <= ?");
     if (!stale) return stale.take_error();
-    stale->bind(1, job.owner).bind(2, job.idempotency_key).bind(3, idempotency_cutoff(job.submitted_at));
+    stale->bind(1, job.owner).bind(2, job.idempotency_key).bind(3, policy_.idempotency_cutoff(job.submitted_at));
     if (Status s = stale->run(); !s) return s;
     auto insert = db.prepare(
         "INSERT INTO idempotency (owner, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)");
@@ -542,9 +641,9 @@ class SqliteJobStore final : public JobStore {
                  std::int64_t now_ms) {
     auto update = db.prepare(
         "UPDATE jobs SET status = ?, error = ?, completed_at = ?, expires_at = ? "
-        "WHERE id = ? AND status IN ('pending', 'running')");
+        "WHERE id = ? AND status IN " + sql().active);
     if (!update) return update.take_error();
-    update->bind(1, status_name(status)).bind(2, reason).bind(3, now_ms).bind(4, expiry_after(now_ms));
+    update->bind(1, status_name(status)).bind(2, reason).bind(3, now_ms).bind(4, policy_.expiry_after(now_ms));
     update->bind(5, job_id);
     if (Status e = update->run(); !e) return e;
     auto drop = db.prepare("DELETE FROM pages WHERE job_id = ? AND state != 'done'");
@@ -553,48 +652,27 @@ class SqliteJobStore final : public JobStore {
     return drop->run();
   }
 
-  // The WHERE clause that keeps jobs whose effective status at ?2 is
-  // `status`, matching effective_status() in job.cpp.
-  static std::string_view status_condition(std::optional<JobStatus> status) {
-    if (!status) return "?2 IS NOT NULL";
-    switch (*status) {
-      case JobStatus::pending: return "status = 'pending' AND ?2 IS NOT NULL";
-      case JobStatus::running: return "status = 'running' AND ?2 IS NOT NULL";
-      case JobStatus::completed: return "status = 'completed' AND expires_at > ?2";
-      case JobStatus::failed: return "status = 'failed' AND expires_at > ?2";
-      case JobStatus::cancelled: return "status = 'cancelled' AND expires_at > ?2";
-      case JobStatus::expired:
-        return "(status = 'expired' OR (status IN ('completed', 'failed', 'cancelled') AND expires_at <= ?2))";
-    }
-    return "?2 IS NOT NULL";
-  }
-
-  static Error lost_lease(const PageTask& task) {
-    return Error::conflict("The lease on page " + std::to_string(task.page_index) + " of job " + task.job_id +
-                           " is no longer this worker's: the job was cancelled or has ended, or another worker took the page over");
-  }
-
   static Result<Job> load_job(sqlite::Database& db, std::string_view job_id) {
     auto select = db.prepare("SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = ?");
     if (!select) return select.take_error();
     select->bind(1, job_id);
     auto row = select->step();
     if (!row) return row.take_error();
-    if (!*row) return Error::not_found("Job " + std::string(job_id) + " not found");
+    if (!*row) return StorePolicy::job_not_found(job_id);
     return job_from_row(*select);
   }
 
   // Queues a leased page again, or finishes it as a page error once its
   // attempts are used up.
   Status give_up(sqlite::Database& db, const PageTask& task, std::string_view error, std::int64_t now_ms) {
-    if (task.attempt >= options_.max_attempts) return finish_page(db, task, page_error_json(error), "", now_ms);
+    if (policy_.attempts_used_up(task.attempt)) return finish_page(db, task, page_error_text(error), "", now_ms);
     auto requeue = db.prepare(
         "UPDATE pages SET state = 'queued', lease_token = '', lease_expires_at = 0, last_error = ? "
         "WHERE job_id = ? AND page_index = ? AND state = 'leased' AND lease_token = ?");
     if (!requeue) return requeue.take_error();
     requeue->bind(1, error).bind(2, task.job_id).bind(3, std::int64_t{task.page_index}).bind(4, task.lease_token);
     if (Status e = requeue->run(); !e) return e;
-    if (db.changes() == 0) return lost_lease(task);
+    if (db.changes() == 0) return StorePolicy::lost_lease(task);
     return {};
   }
 
@@ -616,28 +694,29 @@ class SqliteJobStore final : public JobStore {
 
   // Pages whose lease ended with every attempt used: their workers crashed
   // or hung each time, so the page becomes a page error.
-  Status finish_exhausted_pages(sqlite::Database& db, std::int64_t now_ms) {
+  Status finish_lapsed_pages(sqlite::Database& db, std::int64_t now_ms) {
     auto select = db.prepare(
         "SELECT job_id, page_index, lease_token, attempts FROM pages WHERE state = 'leased' "
         "AND lease_expires_at < ? AND attempts >= ?");
     if (!select) return select.take_error();
-    select->bind(1, now_ms).bind(2, std::int64_t{options_.max_attempts});
-    auto exhausted = read_tasks(*select);
-    if (!exhausted) return exhausted.take_error();
-    for (const PageTask& task : *exhausted) {
-      const std::string error = "Page processing did not finish after " + std::to_string(task.attempt) +
-                                " attempts (the worker crashed or ran out of time)";
-      if (Status s = finish_page(db, task, page_error_json(error), "", now_ms); !s) return s;
+    select->bind(1, now_ms).bind(2, std::int64_t{policy_.options().max_attempts});
+    auto lapsed = read_tasks(*select);
+    if (!lapsed) return lapsed.take_error();
+    for (const PageTask& task : *lapsed) {
+      const std::string error = page_error_text(StorePolicy::lapsed_attempts_error(task.attempt));
+      if (Status s = finish_page(db, task, error, "", now_ms); !s) return s;
     }
     return {};
   }
 
+  // Jobs with the fewest live leases first, then the oldest; in each, its
+  // lowest page that is queued or whose lease has ended.
   static Result<std::optional<PageTask>> pick_page(sqlite::Database& db, const LeaseRequest& request) {
     auto jobs = db.prepare(
         "SELECT j.id, j.model, j.dpi, "
         "  (SELECT COUNT(*) FROM pages q WHERE q.job_id = j.id AND q.state = 'leased' "
         "   AND q.lease_expires_at >= ?1) AS in_flight "
-        "FROM jobs j WHERE j.status IN ('pending', 'running') AND in_flight < ?2 "
+        "FROM jobs j WHERE j.status IN " + sql().active + " AND in_flight < ?2 "
         "ORDER BY in_flight, j.id");
     if (!jobs) return jobs.take_error();
     jobs->bind(1, request.now_ms).bind(2, std::int64_t{request.max_pages_in_flight_per_job});
@@ -674,7 +753,8 @@ class SqliteJobStore final : public JobStore {
     update->bind(4, request.now_ms + request.lease_duration.count()).bind(5, task.job_id);
     update->bind(6, std::int64_t{task.page_index});
     if (Status s = update->run(); !s) return s;
-    auto start = db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'");
+    auto start = db.prepare("UPDATE jobs SET status = " + sql().running + ", started_at = ? WHERE id = ? AND status = " +
+                            sql().pending);
     if (!start) return start.take_error();
     start->bind(1, request.now_ms).bind(2, task.job_id);
     return start->run();
@@ -691,28 +771,28 @@ class SqliteJobStore final : public JobStore {
     update->bind(1, result_json).bind(2, engine).bind(3, task.job_id);
     update->bind(4, std::int64_t{task.page_index}).bind(5, task.lease_token);
     if (Status s = update->run(); !s) return s;
-    if (db.changes() == 0) return lost_lease(task);
+    if (db.changes() == 0) return StorePolicy::lost_lease(task);
 
     auto advance = db.prepare(
         "UPDATE jobs SET pages_done = pages_done + 1, "
-        "  status = CASE WHEN pages_done + 1 >= total_pages THEN 'completed' ELSE status END, "
+        "  status = CASE WHEN pages_done + 1 >= total_pages THEN " + sql().completed + " ELSE status END, "
         "  completed_at = CASE WHEN pages_done + 1 >= total_pages THEN ?1 ELSE completed_at END, "
         "  expires_at = CASE WHEN pages_done + 1 >= total_pages THEN ?2 ELSE expires_at END "
-        "WHERE id = ?3 AND status IN ('pending', 'running')");
+        "WHERE id = ?3 AND status IN " + sql().active);
     if (!advance) return advance.take_error();
-    advance->bind(1, now_ms).bind(2, expiry_after(now_ms)).bind(3, task.job_id);
+    advance->bind(1, now_ms).bind(2, policy_.expiry_after(now_ms)).bind(3, task.job_id);
     return advance->run();
   }
 
   ConnectionPool pool_;
-  StoreOptions options_;
+  StorePolicy policy_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<JobStore>> open_sqlite_job_store(const std::string& path, StoreOptions options) {
+Result<std::unique_ptr<JobStore>> open_sqlite_job_store(const std::string& path, StoreOptions options, bool migrate) {
   auto store = std::make_unique<SqliteJobStore>(path, options);
-  if (Status s = store->migrate(); !s) {
+  if (Status s = migrate ? store->migrate() : store->ping_file(); !s) {
     return Error::unavailable("Cannot open the job store at " + path + ": " + s.error().message);
   }
   return std::unique_ptr<JobStore>(std::move(store));

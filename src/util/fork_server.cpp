@@ -305,7 +305,7 @@ struct ForkServer::State : std::enable_shared_from_this<State> {
     if (!for_reader.open()) return Error::unavailable(std::string("Cannot duplicate a socket: ") + std::strerror(errno));
     // A group of its own: a terminal's Ctrl-C is for the caller, which stops
     // the helper when it is done.
-    auto pid = spawn_process(argv, {.in = theirs.get(), .new_process_group = true, .blocked_signals = {}});
+    auto pid = spawn_process(argv, {.in = theirs.get(), .new_process_group = true, .blocked_signals = {}, .environment = {}});
     if (!pid) return pid.take_error();
     helper = *pid;
     control = std::move(ours);

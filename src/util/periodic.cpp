@@ -14,9 +14,18 @@ PeriodicThread::~PeriodicThread() {
   thread_.join();
 }
 
+void PeriodicThread::tick_now() {
+  {
+    const std::lock_guard lock(mutex_);
+    early_ = true;
+  }
+  wake_.notify_all();
+}
+
 void PeriodicThread::run() {
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, interval_, [this] { return stopping_ || early_; }) || !stopping_) {
+    early_ = false;
     lock.unlock();
     tick_();
     lock.lock();

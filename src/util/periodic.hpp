@@ -1,6 +1,6 @@
 #pragma once
-// A background thread that calls a function at a fixed interval until it is
-// destroyed. The destructor wakes the thread at once and joins it, so a
+// A background thread that calls a function at a fixed interval, or at once
+// when asked, until it is destroyed. The destructor wakes the thread at once and joins it, so a
 // long interval never delays shutdown.
 
 #include <chrono>
@@ -17,6 +17,10 @@ class PeriodicThread {
   // the background thread and must not throw.
   PeriodicThread(std::chrono::milliseconds interval, std::function<void()> tick);
   ~PeriodicThread();
+
+  // Runs the next tick at once (then again an interval later), unless the
+  // thread is stopping. Thread-safe; ticks never overlap.
+  void tick_now();
   PeriodicThread(const PeriodicThread&) = delete;
   PeriodicThread& operator=(const PeriodicThread&) = delete;
 
@@ -28,6 +32,7 @@ class PeriodicThread {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool early_ = false;
   std::thread thread_;  // last: starts after every other member exists
 };
 

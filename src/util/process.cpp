@@ -145,7 +145,8 @@ class SpawnLauncher final : public ChildLauncher {
                                     .out = streams.out,
                                     .err = streams.err,
                                     .new_process_group = true,
-                                    .blocked_signals = {}});
+                                    .blocked_signals = {},
+                                    .environment = {}});
     if (!pid) return pid.take_error();
     apply_limits(*pid, limits);
     return static_cast<ChildId>(*pid);
@@ -181,6 +182,22 @@ Result<int> reap(ChildLauncher& launcher, ChildLauncher::ChildId child, Clock::t
   return killed->value_or(0);
 }
 
+// The parent's environment with `overrides` ("NAME=value") replacing or
+// adding variables. The pointers are into `overrides` and environ.
+std::vector<char*> environment_with(const std::vector<std::string>& overrides) {
+  std::vector<char*> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    const auto name = variable.substr(0, variable.find('=') + 1);
+    const bool replaced = std::any_of(overrides.begin(), overrides.end(),
+                                      [&](const std::string& o) { return o.starts_with(name); });
+    if (!replaced) env.push_back(*entry);
+  }
+  for (const std::string& entry : overrides) env.push_back(const_cast<char*>(entry.c_str()));
+  env.push_back(nullptr);
+  return env;
+}
+
 }  // namespace
 
 Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options) {
@@ -214,7 +231,8 @@ Result<pid_t> spawn_process(const std::vector<std::string>& argv, const SpawnOpt
   posix_spawn_file_actions_addclosefrom_np(&files, STDERR_FILENO + 1);
 
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0], &files, &attributes, args.data(), environ);
+  std::vector<char*> env = environment_with(options.environment);
+  const int rc = ::posix_spawn(&pid, args[0], &files, &attributes, args.data(), env.data());
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) return Error::unavailable("Cannot start " + argv[0] + ": " + std::strerror(rc));

@@ -30,10 +30,14 @@ struct SpawnOptions {
   // SIGUSR1 ("new work") so that one sent while it is still loading waits
   // for its sigwait() instead of killing it.
   std::vector<int> blocked_signals;
+  // "NAME=value" entries that replace or add to the parent's environment:
+  // for settings a command line would show to every user of the host
+  // (a database password).
+  std::vector<std::string> environment;
 };
 
 // Starts argv[0] (a path, not searched in PATH) with the parent's
-// environment, default signal handling and a signal mask of only
+// environment (and options.environment), default signal handling and a signal mask of only
 // options.blocked_signals, whatever the calling thread has blocked. The child inherits no descriptor above
 // stderr, so it holds none of the parent's sockets or pipes.
 // unavailable when the program cannot be started.

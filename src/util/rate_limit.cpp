@@ -7,10 +7,6 @@
 namespace visor::util {
 namespace {
 
-// Buckets are swept of idle keys every this many admissions, so memory
-// follows the number of active keys, not of keys ever seen.
-constexpr std::uint64_t kSweepEvery = 1024;
-
 struct Unit {
   std::string_view name;
   std::chrono::milliseconds period;
@@ -52,79 +48,27 @@ std::string describe_rate(const Rate& rate) {
   return std::string(number, ec == std::errc() ? end : number) + "/" + unit;
 }
 
-KeyedRateLimiter::KeyedRateLimiter(Rate rate, int burst)
+TokenBucketRule::TokenBucketRule(Rate rate, int burst)
     : rate_(rate),
       burst_(burst > 0 ? burst : std::max(1.0, std::floor(rate.events))),
       tokens_per_ms_(rate.events > 0 ? rate.events / static_cast<double>(rate.period.count()) : 0) {}
 
-std::optional<std::chrono::milliseconds> KeyedRateLimiter::admit(const std::string& key, Clock::time_point now) {
-  if (unlimited()) return std::nullopt;
-  const std::lock_guard lock(mutex_);
-  if (++admissions_ % kSweepEvery == 0) forget_full_buckets(now);
-  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
-  Bucket& bucket = it->second;
-  const double elapsed_ms = std::chrono::duration<double, std::milli>(now - bucket.updated).count();
-  bucket.tokens = std::min(burst_, bucket.tokens + std::max(0.0, elapsed_ms) * tokens_per_ms_);
-  bucket.updated = now;
+TokenBucketRule::Taken TokenBucketRule::take(TokenBucket bucket, std::int64_t now_ms) const {
+  if (unlimited()) return {bucket, std::nullopt};
+  const double elapsed_ms = static_cast<double>(std::max<std::int64_t>(0, now_ms - bucket.updated_ms));
+  bucket.tokens = std::min(burst_, bucket.tokens + elapsed_ms * tokens_per_ms_);
+  bucket.updated_ms = std::max(bucket.updated_ms, now_ms);
   if (bucket.tokens >= 1.0) {
     bucket.tokens -= 1.0;
-    return std::nullopt;
+    return {bucket, std::nullopt};
   }
   const double wait_ms = std::ceil((1.0 - bucket.tokens) / tokens_per_ms_);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(wait_ms));
+  return {bucket, std::chrono::milliseconds(static_cast<std::int64_t>(wait_ms))};
 }
 
-void KeyedRateLimiter::forget_full_buckets(Clock::time_point now) {
-  std::erase_if(buckets_, [&](const auto& entry) {
-    const double elapsed_ms = std::chrono::duration<double, std::milli>(now - entry.second.updated).count();
-    return entry.second.tokens + elapsed_ms * tokens_per_ms_ >= burst_;
-  });
-}
-
-KeyedSlots::Slot::Slot(Slot&& other) noexcept : owner_(other.owner_), key_(std::move(other.key_)) {
-  other.owner_ = nullptr;
-}
-
-KeyedSlots::Slot& KeyedSlots::Slot::operator=(Slot&& other) noexcept {
-  if (this != &other) {
-    release();
-    owner_ = other.owner_;
-    key_ = std::move(other.key_);
-    other.owner_ = nullptr;
-  }
-  return *this;
-}
-
-KeyedSlots::Slot::~Slot() { release(); }
-
-void KeyedSlots::Slot::release() {
-  if (owner_ != nullptr) owner_->give_back(key_);
-  owner_ = nullptr;
-}
-
-KeyedSlots::Acquired KeyedSlots::acquire(const std::optional<std::string>& key) {
-  const std::lock_guard lock(mutex_);
-  if (total_ > 0 && held_ >= total_) return {std::nullopt, Refusal::total_full};
-  if (key) {
-    int& mine = held_by_key_[*key];
-    if (per_key_ > 0 && mine >= per_key_) return {std::nullopt, Refusal::key_full};
-    ++mine;
-  }
-  ++held_;
-  return {Slot(this, key), Refusal::total_full};
-}
-
-int KeyedSlots::held() const {
-  const std::lock_guard lock(mutex_);
-  return held_;
-}
-
-void KeyedSlots::give_back(const std::optional<std::string>& key) {
-  const std::lock_guard lock(mutex_);
-  --held_;
-  if (!key) return;
-  const auto it = held_by_key_.find(*key);
-  if (it != held_by_key_.end() && --it->second <= 0) held_by_key_.erase(it);
+std::int64_t TokenBucketRule::full_at(const TokenBucket& bucket) const {
+  if (unlimited() || bucket.tokens >= burst_) return bucket.updated_ms;
+  return bucket.updated_ms + static_cast<std::int64_t>(std::ceil((burst_ - bucket.tokens) / tokens_per_ms_));
 }
 
 }  // namespace visor::util

@@ -138,9 +138,4 @@ Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int 
                      page_index, limits_.timeout);
 }
 
-nlohmann::json page_result(const Result<nlohmann::json>& outcome) {
-  if (outcome) return {{"status", "success"}, {"data", *outcome}};
-  return {{"status", "error"}, {"error", outcome.error().message}};
-}
-
 }  // namespace visor::worker

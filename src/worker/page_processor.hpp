@@ -114,7 +114,4 @@ class PageProcessor {
   pdf::Context context_;
 };
 
-// {"status": "success", "data": ...} or {"status": "error", "error": ...}.
-nlohmann::json page_result(const Result<nlohmann::json>& outcome);
-
 }  // namespace visor::worker

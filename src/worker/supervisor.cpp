@@ -47,7 +47,7 @@ struct Supervisor::State {
   void start(Slot& slot) {
     int pipe_fds[2] = {-1, -1};
     const bool piped = on_report && ::pipe2(pipe_fds, O_CLOEXEC) == 0;
-    auto pid = util::spawn_process(options.argv, {.out = piped ? pipe_fds[1] : -1, .blocked_signals = {SIGUSR1}});
+    auto pid = util::spawn_process(options.argv, {.out = piped ? pipe_fds[1] : -1, .blocked_signals = {SIGUSR1}, .environment = options.environment});
     if (!pid) util::log_error("worker.spawn_failed", {{"command", options.argv[0]}, {"error", pid.error().message}});
     slot.pid = pid ? *pid : -1;
     slot.started = Clock::now();

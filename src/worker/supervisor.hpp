@@ -19,6 +19,7 @@ namespace visor::worker {
 
 struct SupervisorOptions {
   std::vector<std::string> argv;  // a child's command line; argv[0] is the executable
+  std::vector<std::string> environment;  // "NAME=value" added to a child's environment
   int processes = 2;
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
 };

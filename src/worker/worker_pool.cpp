@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "jobs/page_result.hpp"
 #include "ocr/model.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
@@ -56,13 +57,35 @@ constexpr auto kWatchInterval = std::chrono::milliseconds(250);
 // Seconds, from a fast text page to a slow remote model on a dense page.
 const std::vector<double> kPageDurationBuckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
+// Runs `record` (a store write about `task`) until it succeeds or fails
+// for a reason other than the store being unreachable: a page's result
+// outlives a store restart or a dropped connection for up to `budget`
+// (its lease, which the lease keeper renews once the store is back), and
+// is only then left for another worker to redo. Stops when the page is
+// abandoned.
+Status record_despite_outages(const std::function<Status()>& record, std::chrono::milliseconds budget,
+                              const std::stop_token& abandon) {
+  const auto give_up_at = std::chrono::steady_clock::now() + budget;
+  auto pause = std::chrono::milliseconds(250);
+  for (;;) {
+    Status s = record();
+    if (s || s.error().kind != Error::Kind::unavailable || abandon.stop_requested() ||
+        std::chrono::steady_clock::now() + pause > give_up_at) {
+      return s;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(4000));
+  }
+}
+
 void count_page(PoolObserver* observer, const jobs::PageTask& task, const std::string& engine,
                 std::string_view outcome, double seconds) {
   if (observer != nullptr) observer->page_processed(task.model, engine, outcome, seconds);
 }
 
 void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument& documents,
-                  const jobs::PageTask& task, PoolObserver* observer, const std::stop_token& abandon) {
+                  const jobs::PageTask& task, PoolObserver* observer, std::chrono::milliseconds lease_duration,
+                  const std::stop_token& abandon) {
   const auto started = std::chrono::steady_clock::now();
   auto document = documents.get(store, processor, task.job_id);
   if (auto* failure = std::get_if<OpenDocument::Failure>(&document)) {
@@ -76,6 +99,9 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
     }
     return;
   }
+  const auto record = [&](const std::function<Status()>& write) {
+    return record_despite_outages(write, lease_duration, abandon);
+  };
 
   const auto model = ocr::parse_model(task.model).value_or(ocr::Model::dotsocr);
   auto outcome = processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model, abandon);
@@ -101,14 +127,15 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   const double seconds = static_cast<double>(elapsed_ms) / 1000.0;
   if (!outcome && is_transient(outcome.error())) {
     count_page(observer, task, processor.engine_name(), "retry", seconds);
-    if (Status s = store.fail_page(task, outcome.error().message, util::now_ms()); !s) {
+    if (Status s = record([&] { return store.fail_page(task, outcome.error().message, util::now_ms()); }); !s) {
       log_store_error("page.fail_not_recorded", task, s.error());
     }
     return;
   }
   count_page(observer, task, processor.engine_name(), outcome ? "success" : "error", seconds);
-  const std::string result = page_result(outcome).dump();
-  if (Status s = store.complete_page(task, result, processor.engine_name(), util::now_ms()); !s) {
+  const std::string result = jobs::page_result(outcome).dump();
+  const std::string engine = processor.engine_name();
+  if (Status s = record([&] { return store.complete_page(task, result, engine, util::now_ms()); }); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
   }
 }
@@ -122,7 +149,8 @@ WorkerMetrics::WorkerMetrics(util::metrics::Registry& registry)
       page_duration_(registry.histogram("visor_page_duration_seconds",
                                         "Time to process one page (load, render, recognise), by model.",
                                         kPageDurationBuckets, {"model"})),
-      busy_workers_(registry.gauge("visor_busy_workers", "Worker threads processing a page now.").with({})) {}
+      busy_workers_(registry.gauge("visor_node_busy_workers", "Worker threads of this node processing a page now.")
+                        .with({})) {}
 
 void WorkerMetrics::page_processed(const std::string& model, const std::string& engine, std::string_view outcome,
                                    double seconds) {
@@ -134,12 +162,17 @@ WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerO
     : store_(store),
       make_engine_(std::move(make_engine)),
       options_(std::move(options)),
+      started_at_(util::now_ms()),
       lease_keeper_(options_.lease_duration / 3, [this] { renew_leases(); }),
-      watchdog_(kWatchInterval, [this] { end_overruns(); }) {
+      heartbeat_(options_.heartbeat_interval, [this] { beat(); }),
+      watchdog_(kWatchInterval, [this] { end_overruns(); }),
+      notifications_(store.subscribe(*this)) {
+  register_process();
   for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_worker(i); });
 }
 
 WorkerPool::~WorkerPool() {
+  notifications_.reset();
   {
     const std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -148,6 +181,53 @@ WorkerPool::~WorkerPool() {
   // The lease keeper, a member, outlives this: pages still finishing keep
   // their leases.
   for (auto& thread : threads_) thread.join();
+  const std::lock_guard beating(heartbeat_mutex_);
+  if (Status s = store_.deregister_worker(options_.node_id); !s) {
+    util::log_warn("worker.deregister_failed", {{"worker", options_.node_id}, {"error", s.error().message}});
+  }
+}
+
+void WorkerPool::register_process() {
+  const jobs::WorkerRecord record{options_.node_id, options_.host, options_.threads, started_at_};
+  if (Status s = store_.register_worker(record, util::now_ms()); !s) {
+    // The heartbeat registers again once the store answers.
+    util::log_warn("worker.register_failed", {{"worker", options_.node_id}, {"error", s.error().message}});
+  }
+}
+
+void WorkerPool::beat() {
+  const std::lock_guard beating(heartbeat_mutex_);
+  {
+    const std::lock_guard lock(mutex_);
+    if (stopping_) return;
+  }
+  Status s = store_.heartbeat(options_.node_id, util::now_ms());
+  if (s) return;
+  if (s.error().kind == Error::Kind::not_found) {
+    // Taken for dead (the store was unreachable too long, or this host
+    // stalled): its pages went back to the queue, and their leases here
+    // are lost, which the lease keeper notices.
+    util::log_warn("worker.registered_again", {{"worker", options_.node_id}});
+    register_process();
+    return;
+  }
+  util::log_warn("worker.heartbeat_failed", {{"worker", options_.node_id}, {"error", s.error().message}});
+}
+
+void WorkerPool::job_changed(std::string_view job_id, bool ended) {
+  if (!ended) return;
+  bool here = false;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [token, page] : in_flight_) here = here || page.task.job_id == job_id;
+  }
+  // Renewing finds out whether the job's pages here are still ours.
+  if (here) lease_keeper_.tick_now();
+}
+
+void WorkerPool::missed_changes() {
+  notify_work();
+  lease_keeper_.tick_now();
 }
 
 void WorkerPool::notify_work() {
@@ -202,7 +282,8 @@ void WorkerPool::run_worker(int index) {
     const std::stop_source abandon;
     track({leased, &deadline, processor.engine_name(), abandon});
     change_busy(+1);
-    process_task(store_, processor, documents, leased, options_.observer, abandon.get_token());
+    process_task(store_, processor, documents, leased, options_.observer, options_.lease_duration,
+                 abandon.get_token());
     change_busy(-1);
     untrack(leased);
   }
@@ -263,7 +344,7 @@ void WorkerPool::end_overruns() {
                                           {"error", error.message}, {"exit_status", std::to_string(kOverrunExitStatus)}});
   count_page(options_.observer, task, overrun->engine, "error",
              static_cast<double>((options_.page_limits.timeout + options_.overrun_grace).count()) / 1000.0);
-  if (Status s = store_.complete_page(task, page_result(error).dump(), overrun->engine, util::now_ms()); !s) {
+  if (Status s = store_.complete_page(task, jobs::page_result(error).dump(), overrun->engine, util::now_ms()); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
   }
   std::_Exit(kOverrunExitStatus);

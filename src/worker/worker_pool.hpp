@@ -28,9 +28,16 @@ struct WorkerOptions {
   std::string node_id;  // names this process's workers in leases and logs
   std::chrono::milliseconds lease_duration{30000};
   int max_pages_in_flight_per_job = 8;
-  // How often an idle worker looks for work that another process queued;
-  // work queued in this process wakes workers at once (notify_work()).
+  // How often an idle worker looks for work that another process queued
+  // without a notification reaching it (the store does not notify, or a
+  // notification was lost); work queued in this process, or notified by
+  // the store, wakes workers at once.
   std::chrono::milliseconds idle_poll{500};
+  // How often the process tells the store it is alive; the store's
+  // worker_heartbeat_timeout should be several of these.
+  std::chrono::milliseconds heartbeat_interval{2000};
+  // Host name, for the worker's record in the store.
+  std::string host;
   // Hears about every page processed, for metrics; not owned, must outlive
   // the pool. None: nobody listens.
   class PoolObserver* observer = nullptr;
@@ -60,7 +67,8 @@ class PoolObserver {
 };
 
 // Records a pool's reports in a metrics registry: visor_pages_processed_total,
-// visor_page_duration_seconds, visor_busy_workers.
+// visor_page_duration_seconds, visor_node_busy_workers (this node's; the
+// fleet's busy workers come from the store).
 class WorkerMetrics final : public PoolObserver {
  public:
   explicit WorkerMetrics(util::metrics::Registry& registry);
@@ -77,12 +85,15 @@ class WorkerMetrics final : public PoolObserver {
 // Makes one engine per worker thread; called on that thread.
 using EngineFactory = std::function<std::unique_ptr<ocr::Engine>()>;
 
-class WorkerPool {
+class WorkerPool final : private jobs::StoreListener {
  public:
-  // Starts the threads. REQUIRES: `store` outlives the pool.
+  // Registers the process in the store (options.node_id), subscribes to
+  // its notifications and starts the threads. REQUIRES: `store` outlives
+  // the pool.
   WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerOptions options);
-  // Stops taking tasks, lets running pages finish, joins the threads.
-  ~WorkerPool();
+  // Stops taking tasks, lets running pages finish, joins the threads, and
+  // takes the process's record out of the store.
+  ~WorkerPool() override;
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
@@ -105,7 +116,14 @@ class WorkerPool {
     std::stop_source abandon;
   };
 
+  // jobs::StoreListener, on the store's thread.
+  void work_queued() override { notify_work(); }
+  void job_changed(std::string_view job_id, bool ended) override;
+  void missed_changes() override;
+
   void run_worker(int index);
+  void register_process();
+  void beat();
   void renew_leases();
   void end_overruns();
   void change_busy(int delta);
@@ -118,6 +136,7 @@ class WorkerPool {
   WorkerOptions options_;
 
   std::mutex mutex_;
+  std::mutex heartbeat_mutex_;  // held by a beat, so none runs after deregistering
   std::condition_variable wake_;
   bool stopping_ = false;
   std::uint64_t work_signals_ = 0;
@@ -126,12 +145,21 @@ class WorkerPool {
   std::atomic<int> live_{0};
 
   std::vector<std::thread> threads_;
-  // Every lease_duration / 3, extends the leases of running pages, so a slow
-  // page is not taken over while its worker is alive; a dead process stops
-  // renewing and its pages return to the queue when their leases end.
+  std::int64_t started_at_ = 0;
+  // Every lease_duration / 3, and at once when a job in flight here ended
+  // elsewhere (a cancellation on another node), extends the leases of
+  // running pages, so a slow page is not taken over while its worker is
+  // alive and an abandoned one stops early; a dead process stops renewing
+  // and its pages return to the queue when their leases end.
   util::PeriodicThread lease_keeper_;
+  // Tells the store this process is alive; a process that stops beating is
+  // taken for dead by the maintenance leader, which gives its pages back.
+  util::PeriodicThread heartbeat_;
   // Ends the process when a page's local work overruns its deadline.
   util::PeriodicThread watchdog_;
+  // Last: notifications arrive only once everything above exists, and stop
+  // before any of it goes.
+  jobs::Subscription notifications_;
 };
 
 }  // namespace visor::worker

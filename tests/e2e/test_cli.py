@@ -108,15 +108,15 @@ class ServeCommandLineTest(unittest.TestCase):
     def test_serve_help_lists_every_flag_with_its_environment_variable(self):
         proc = run_visor("serve", "--help", timeout=20)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        for flag in ("host", "port", "data", "workers", "max-pages-per-job", "result-ttl", "sse-timeout",
-                     "max-upload", "max-pages", "lease-timeout", "io-threads", "log-level"):
+        for flag in ("host", "port", "store", "data", "workers", "max-pages-per-job", "result-ttl", "sse-timeout",
+                     "max-upload", "max-pages", "lease-timeout", "heartbeat-timeout", "io-threads", "log-level"):
             with self.subTest(flag=flag):
                 self.assertIn(f"--{flag}", proc.stdout)
                 self.assertIn("VISOR_" + flag.upper().replace("-", "_"), proc.stdout)
 
     def test_serve_rejects_bad_values_with_exit_2(self):
-        for args in (["--result-ttl", "soon"], ["--workers", "0"], ["--port", "70000"], ["--max-upload", "lots"],
-                     ["--bogus"]):
+        for args in (["--result-ttl", "soon"], ["--workers", "-1"], ["--port", "70000"], ["--max-upload", "lots"],
+                     ["--store", "mysql://db/visor"], ["--bogus"]):
             with self.subTest(args=args):
                 proc = run_visor("serve", "--data", tempfile.gettempdir() + "/visor-e2e-never", *args, timeout=20)
                 self.assertEqual(proc.returncode, 2, proc.stderr)

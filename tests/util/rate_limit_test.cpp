@@ -21,54 +21,60 @@ TEST(RateTest, ParsesEventsPerUnitAndOff) {
   }
 }
 
-TEST(KeyedRateLimiterTest, AdmitsABurstThenOneEventPerInterval) {
-  KeyedRateLimiter limiter(*parse_rate("2/s"), 3);
-  const auto start = KeyedRateLimiter::Clock::now();
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.admit("a", start).has_value()) << i;
-  const auto wait = limiter.admit("a", start);
-  ASSERT_TRUE(wait.has_value());
-  EXPECT_EQ(*wait, 500ms);
-  EXPECT_TRUE(limiter.admit("a", start + 499ms).has_value());
-  EXPECT_FALSE(limiter.admit("a", start + 501ms).has_value());
-  // Keys do not share a bucket.
-  EXPECT_FALSE(limiter.admit("b", start).has_value());
+TEST(TokenBucketRuleTest, AdmitsABurstThenOneEventPerInterval) {
+  const TokenBucketRule rule(*parse_rate("2/s"), 3);
+  TokenBucket bucket = rule.full(10000);
+  for (int i = 0; i < 3; ++i) {
+    auto taken = rule.take(bucket, 10000);
+    EXPECT_FALSE(taken.wait.has_value()) << i;
+    bucket = taken.bucket;
+  }
+  auto refused = rule.take(bucket, 10000);
+  ASSERT_TRUE(refused.wait.has_value());
+  EXPECT_EQ(*refused.wait, 500ms);
+  bucket = refused.bucket;
+  EXPECT_TRUE(rule.take(bucket, 10499).wait.has_value());
+  EXPECT_FALSE(rule.take(bucket, 10501).wait.has_value());
 }
 
-TEST(KeyedRateLimiterTest, AnUnlimitedRateAdmitsEverything) {
-  KeyedRateLimiter limiter(Rate{}, 0);
-  for (int i = 0; i < 10000; ++i) ASSERT_FALSE(limiter.admit("a").has_value());
+TEST(TokenBucketRuleTest, ABucketIsFullAgainOnceItsTokensAreBack) {
+  const TokenBucketRule rule(*parse_rate("2/s"), 3);
+  const TokenBucket emptied{0.0, 10000};
+  EXPECT_EQ(rule.full_at(emptied), 11500);
+  EXPECT_EQ(rule.full_at(rule.full(10000)), 10000);
+  // A bucket left alone until then is as good as a new one.
+  EXPECT_DOUBLE_EQ(rule.take(emptied, 11500).bucket.tokens, 2.0);
 }
 
-TEST(KeyedSlotsTest, CapsPerKeyAndInTotalAndGivesPlacesBack) {
-  KeyedSlots slots(2, 3);
-  auto a1 = slots.acquire("a");
-  auto a2 = slots.acquire("a");
-  ASSERT_TRUE(a1.slot && a2.slot);
-  auto a3 = slots.acquire("a");
-  EXPECT_FALSE(a3.slot);
-  EXPECT_EQ(a3.refusal, KeyedSlots::Refusal::key_full);
-  auto b1 = slots.acquire("b");
-  ASSERT_TRUE(b1.slot);
-  auto b2 = slots.acquire("b");
-  EXPECT_FALSE(b2.slot);
-  EXPECT_EQ(b2.refusal, KeyedSlots::Refusal::total_full);
-  EXPECT_EQ(slots.held(), 3);
-  EXPECT_EQ(slots.acquire(std::nullopt).refusal, KeyedSlots::Refusal::total_full);
-  a1.slot.reset();
-  EXPECT_EQ(slots.held(), 2);
-  EXPECT_TRUE(slots.acquire("b").slot);  // a temporary: given back at once
-  EXPECT_EQ(slots.held(), 2);
-  KeyedSlots::Slot moved = std::move(*a2.slot);
-  a2.slot.reset();
-  EXPECT_EQ(slots.held(), 2);
+TEST(TokenBucketRuleTest, AClockThatStepsBackNeitherRefillsNorRefunds) {
+  const TokenBucketRule rule(*parse_rate("1/s"), 1);
+  auto first = rule.take(rule.full(10000), 10000);
+  ASSERT_FALSE(first.wait.has_value());
+  auto earlier = rule.take(first.bucket, 5000);
+  EXPECT_TRUE(earlier.wait.has_value());
+  EXPECT_EQ(earlier.bucket.updated_ms, 10000);
 }
 
-TEST(KeyedSlotsTest, SlotsWithoutAKeyCountOnlyInTheTotal) {
-  KeyedSlots slots(1, 3);
-  auto first = slots.acquire(std::nullopt);
-  auto second = slots.acquire(std::nullopt);
-  EXPECT_TRUE(first.slot && second.slot);
-  EXPECT_TRUE(slots.acquire("a").slot);
+TEST(TokenBucketRuleTest, ABurstOfZeroMeansOnePeriodsWorth) {
+  const TokenBucketRule rule(*parse_rate("5/min"), 0);
+  TokenBucket bucket = rule.full(0);
+  for (int i = 0; i < 5; ++i) {
+    auto taken = rule.take(bucket, 0);
+    ASSERT_FALSE(taken.wait.has_value()) << i;
+    bucket = taken.bucket;
+  }
+  EXPECT_TRUE(rule.take(bucket, 0).wait.has_value());
+}
+
+TEST(TokenBucketRuleTest, AnUnlimitedRateAdmitsEverything) {
+  const TokenBucketRule rule(Rate{}, 0);
+  EXPECT_TRUE(rule.unlimited());
+  TokenBucket bucket = rule.full(0);
+  for (int i = 0; i < 1000; ++i) {
+    auto taken = rule.take(bucket, 0);
+    ASSERT_FALSE(taken.wait.has_value());
+    bucket = taken.bucket;
+  }
 }
 
 TEST(DigestTest, Sha256MatchesTheStandardVectors) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "jobs/store_factory.hpp"
 #include "support/test_dir.hpp"
 #include "worker/orphaned_leases.hpp"
 
@@ -16,7 +17,7 @@ using namespace std::chrono_literals;
 class OrphanedLeasesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = jobs::open_sqlite_job_store((dir_ / "visor.db").string(), {});
+    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::sqlite, (dir_ / "visor.db").string()}, {});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
     jobs::NewJob job;

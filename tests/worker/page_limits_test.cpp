@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "jobs/job_store.hpp"
+#include "jobs/store_factory.hpp"
 #include "support/test_pdf.hpp"
 #include "util/time.hpp"
 #include "worker/page_processor.hpp"
@@ -171,7 +172,7 @@ class WatchdogTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("visor-watchdog-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
-    auto store = jobs::open_sqlite_job_store((dir_ / "visor.db").string(), {});
+    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::sqlite, (dir_ / "visor.db").string()}, {});
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
     jobs::NewJob job;
@@ -194,7 +195,7 @@ class WatchdogTest : public ::testing::Test {
 // Runs a pool whose engine never returns; only the watchdog can end this.
 // Opens its own connection: SQLite connections must not cross a fork.
 [[noreturn]] void run_stuck_pool(const std::filesystem::path& db) {
-  auto store = jobs::open_sqlite_job_store(db.string(), {});
+  auto store = jobs::open_job_store({jobs::StoreLocation::Kind::sqlite, db.string()}, {});
   if (!store) std::exit(1);
   WorkerOptions options;
   options.threads = 1;

@@ -43,11 +43,5 @@ TEST(PageProcessorTest, PageWithoutVisibleAreaIsEmptyWithoutAskingTheEngine) {
   EXPECT_EQ(engine.calls, 0);
 }
 
-TEST(PageProcessorTest, PageResultWrapsSuccessAndErrorInTheApiShape) {
-  EXPECT_EQ(page_result(Result<json>(json::array())), json({{"status", "success"}, {"data", json::array()}}));
-  EXPECT_EQ(page_result(Result<json>(Error::bad_input("unreadable"))),
-            json({{"status", "error"}, {"error", "unreadable"}}));
-}
-
 }  // namespace
 }  // namespace visor::worker
