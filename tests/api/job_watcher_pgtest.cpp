@@ -1,0 +1,85 @@
+// The job watcher behind SSE streams on the shared store: a change made
+// through another node is seen at once through the store's notification,
+// and through the fallback poll when notifications are lost.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "api/job_watcher.hpp"
+#include "jobs/store_factory.hpp"
+#include "support/forwarding_store.hpp"
+#include "support/postgres_server.hpp"
+#include "util/time.hpp"
+
+namespace visor::api {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class DeafStore final : public test::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  jobs::Subscription subscribe(jobs::StoreListener&) override { return {}; }
+};
+
+class JobWatcherOnPostgresTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<jobs::JobStore> open() {
+    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::postgres, uri_}, jobs::StoreOptions{});
+    EXPECT_TRUE(store.ok()) << (store ? "" : store.error().message);
+    return std::move(store).value();
+  }
+
+  jobs::Job submit(jobs::JobStore& store) {
+    jobs::NewJob job;
+    job.submitted_at = util::now_ms();
+    job.id = jobs::new_job_id(job.submitted_at);
+    job.filename = "a.pdf";
+    job.model = "dotsocr";
+    job.total_pages = 1;
+    job.document = std::make_shared<const std::string>("%PDF");
+    EXPECT_TRUE(store.create_job(job).ok());
+    return *store.get_job(job.id);
+  }
+
+  // How long until `watch` shows the job cancelled; a minute when never.
+  static Clock::duration until_cancelled_is_seen(const JobWatch& watch) {
+    const auto start = Clock::now();
+    while (Clock::now() - start < 60s) {
+      const auto latest = watch.latest();
+      if (latest && latest->ok() && latest->value().status == jobs::JobStatus::cancelled) return Clock::now() - start;
+      std::this_thread::sleep_for(10ms);
+    }
+    return 60s;
+  }
+
+  std::string uri_ = test::PostgresServer::shared().new_database();
+};
+
+TEST_F(JobWatcherOnPostgresTest, AChangeThroughAnotherNodeIsSeenAtOnce) {
+  auto here = open();
+  auto elsewhere = open();
+  JobWatcher watcher(*here, 60s);  // polling alone would take a minute
+  const jobs::Job job = submit(*elsewhere);
+  const auto watch = watcher.watch(job.id, job);
+  std::this_thread::sleep_for(300ms);  // the watcher is listening
+  ASSERT_TRUE(elsewhere->cancel_job(job.id, "stop", util::now_ms()).ok());
+  EXPECT_LT(until_cancelled_is_seen(*watch), 3s);
+}
+
+TEST_F(JobWatcherOnPostgresTest, WhenNotificationsAreLostTheFallbackPollSeesTheChange) {
+  auto target = open();
+  DeafStore here(*target);
+  auto elsewhere = open();
+  JobWatcher watcher(here, 1s);
+  const jobs::Job job = submit(*elsewhere);
+  const auto watch = watcher.watch(job.id, job);
+  ASSERT_TRUE(elsewhere->cancel_job(job.id, "stop", util::now_ms()).ok());
+  const auto seen_after = until_cancelled_is_seen(*watch);
+  EXPECT_LT(seen_after, 3s);
+}
+
+}  // namespace
+}  // namespace visor::api
