@@ -2,9 +2,19 @@
 
 #include <vector>
 
+#include "util/log.hpp"
 #include "util/time.hpp"
 
 namespace visor::api {
+namespace {
+
+// How long past a refresh the store announces a watched job's progress:
+// several fallback intervals, so a late refresh never leaves a gap.
+std::chrono::milliseconds announcement_window(std::chrono::milliseconds fallback_interval) {
+  return std::max<std::chrono::milliseconds>(fallback_interval * 5, std::chrono::seconds(10));
+}
+
+}  // namespace
 
 std::optional<Result<jobs::Job>> JobWatch::latest() const {
   const std::lock_guard lock(mutex_);
@@ -32,6 +42,8 @@ std::shared_ptr<JobWatch> JobWatcher::watch(const std::string& job_id, jobs::Job
   auto created = std::make_shared<JobWatch>(job_id);
   created->update(std::move(initial));
   slot = created;
+  unannounced_.insert(job_id);
+  refresher_.tick_now();
   return created;
 }
 
@@ -40,7 +52,7 @@ std::size_t JobWatcher::watched_jobs() const {
   return watches_.size();
 }
 
-void JobWatcher::job_changed(std::string_view job_id, bool /*ended*/) {
+void JobWatcher::job_changed(std::string_view job_id, bool /*stopped*/) {
   {
     const std::lock_guard lock(mutex_);
     const auto it = watches_.find(std::string(job_id));
@@ -58,29 +70,39 @@ void JobWatcher::missed_changes() {
   refresher_.tick_now();
 }
 
-std::vector<std::shared_ptr<JobWatch>> JobWatcher::due_watches() {
+JobWatcher::Due JobWatcher::due_watches() {
   const std::int64_t now = util::now_ms();
   const std::lock_guard lock(mutex_);
   const bool all = now >= next_full_refresh_ms_;
   // A little early, so the periodic tick after this one refreshes all.
   if (all) next_full_refresh_ms_ = now + fallback_interval_.count() * 9 / 10;
-  std::vector<std::shared_ptr<JobWatch>> due;
+  Due due;
   for (auto it = watches_.begin(); it != watches_.end();) {
     auto watch = it->second.lock();
     if (!watch) {
       changed_.erase(it->first);
+      unannounced_.erase(it->first);
       it = watches_.erase(it);
       continue;
     }
-    if (all || changed_.contains(it->first)) due.push_back(std::move(watch));
+    if (all || unannounced_.contains(it->first)) due.announce.push_back(it->first);
+    if (all || changed_.contains(it->first)) due.refresh.push_back(std::move(watch));
     ++it;
   }
   changed_.clear();
+  unannounced_.clear();
   return due;
 }
 
 void JobWatcher::refresh() {
-  for (const auto& watch : due_watches()) watch->update(store_.get_job(watch->job_id()));
+  const Due due = due_watches();
+  if (!due.announce.empty() && store_.notifies()) {
+    const auto until = util::now_ms() + announcement_window(fallback_interval_).count();
+    if (Status s = store_.watch_progress(due.announce, until); !s) {
+      util::log_warn("stream.watch_not_announced", {{"error", s.error().message}});
+    }
+  }
+  for (const auto& watch : due.refresh) watch->update(store_.get_job(watch->job_id()));
 }
 
 }  // namespace visor::api

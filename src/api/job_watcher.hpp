@@ -5,7 +5,9 @@
 // thread per stream. A job is refreshed at once when the store notifies
 // that it changed (another node's worker finished a page, another node
 // cancelled it), and every job at the fallback interval, since
-// notifications can be lost and some stores send none.
+// notifications can be lost and some stores send none. The watcher tells
+// the store which jobs it follows, since a store announces the progress of
+// watched jobs only.
 
 #include <chrono>
 #include <cstdint>
@@ -52,18 +54,23 @@ class JobWatcher final : private jobs::StoreListener {
 
  private:
   // jobs::StoreListener, on the store's thread.
-  void job_changed(std::string_view job_id, bool ended) override;
+  void job_changed(std::string_view job_id, bool stopped) override;
   void missed_changes() override;
 
   void refresh();
-  // The watches to refresh now, forgetting those nobody holds any more.
-  std::vector<std::shared_ptr<JobWatch>> due_watches();
+  struct Due {
+    std::vector<std::shared_ptr<JobWatch>> refresh;
+    std::vector<std::string> announce;  // jobs whose progress the store is asked to announce
+  };
+  // What to do now, forgetting the watches nobody holds any more.
+  Due due_watches();
 
   jobs::JobStore& store_;
   std::chrono::milliseconds fallback_interval_;
   mutable std::mutex mutex_;
   std::map<std::string, std::weak_ptr<JobWatch>> watches_;
   std::set<std::string> changed_;      // notified since the last refresh
+  std::set<std::string> unannounced_;  // watched since the last refresh
   std::int64_t next_full_refresh_ms_ = 0;
   util::PeriodicThread refresher_;      // after what it reads
   jobs::Subscription notifications_;   // last: ends first

@@ -151,8 +151,7 @@ Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   settings.store.max_bytes = static_cast<std::int64_t>(reader.take(size_option(options, "max-store-size")));
   settings.pool.max_pages_in_flight_per_job = reader.take(positive_int(options, "max-pages-per-job", 10000));
   settings.pool.lease_duration = reader.take(duration_option(options, "lease-timeout"));
-  settings.store.worker_heartbeat_timeout = reader.take(duration_option(options, "heartbeat-timeout"));
-  settings.pool.heartbeat_interval = settings.store.worker_heartbeat_timeout / 5;
+  settings.pool.heartbeat_timeout = reader.take(duration_option(options, "heartbeat-timeout"));
   settings.pool.node_id = node_id(::getpid());
   settings.pool.host = host_name();
   settings.pool.page_limits.max_pixels = reader.take(max_pixels_option(options), 200e6);
@@ -183,7 +182,6 @@ jobs::MaintenanceOptions maintenance_options(const WorkerSettings& settings) {
   jobs::MaintenanceOptions options;
   options.node_id = settings.pool.node_id;
   options.retention_interval = jobs::Maintenance::retention_interval_for(settings.store.result_ttl);
-  options.worker_heartbeat_timeout = settings.store.worker_heartbeat_timeout;
   return options;
 }
 

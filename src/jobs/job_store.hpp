@@ -37,9 +37,6 @@ struct StoreOptions {
   // The most the store may grow to, in bytes; 0 for no limit but the disk.
   // Writes past it fail as unavailable, like a full disk.
   std::int64_t max_bytes = 0;
-  // A worker process whose last heartbeat is older than this is taken for
-  // dead: it no longer counts as live, and maintenance gives its pages back.
-  std::chrono::milliseconds worker_heartbeat_timeout{std::chrono::seconds(10)};
 };
 
 struct LeaseRequest {
@@ -90,6 +87,11 @@ struct WorkerRecord {
   std::string host;  // for operators
   int threads = 0;
   std::int64_t started_at = 0;
+  // Silent for this long after a heartbeat, the worker is taken for dead:
+  // it no longer counts as live, and maintenance gives its pages back.
+  // Each worker says its own (--heartbeat-timeout), as only it knows how
+  // often it beats.
+  std::chrono::milliseconds heartbeat_timeout{10000};
 };
 
 // An open SSE stream, counted against the fleet-wide caps.
@@ -117,9 +119,9 @@ class StoreListener {
   virtual ~StoreListener() = default;
   // Pages became runnable (a job was created, a page queued again).
   virtual void work_queued() {}
-  // The job's progress or status changed; `ended` when it finished,
-  // failed or was cancelled.
-  virtual void job_changed(std::string_view /*job_id*/, bool /*ended*/) {}
+  // The job's progress or status changed; `stopped` when it was cancelled
+  // or failed, so that its unfinished pages are nobody's any more.
+  virtual void job_changed(std::string_view /*job_id*/, bool /*stopped*/) {}
   // Notifications may have been lost: re-read what matters.
   virtual void missed_changes() {}
 };
@@ -249,10 +251,10 @@ class JobStore {
   // Forgets a worker that stops (its leases are not touched).
   virtual Status deregister_worker(std::string_view worker_id) = 0;
 
-  // Forgets the workers whose last heartbeat is at or before
-  // `heartbeat_cutoff_ms` and returns their ids, so the caller can release
+  // Forgets the workers silent at `now_ms` for at least their heartbeat
+  // timeout and returns them (id and timeout), so the caller can release
   // their leases.
-  virtual Result<std::vector<std::string>> remove_silent_workers(std::int64_t heartbeat_cutoff_ms) = 0;
+  virtual Result<std::vector<WorkerRecord>> remove_silent_workers(std::int64_t now_ms) = 0;
 
   // --- Shared limits and coordination -------------------------------------
 
@@ -292,6 +294,15 @@ class JobStore {
   // Calls `listener` for changes until the subscription ends. REQUIRES:
   // `listener` outlives the subscription.
   virtual Subscription subscribe(StoreListener& /*listener*/) { return {}; }
+
+  // Somebody follows these jobs' progress until `until_ms`: a store that
+  // notifies announces each page they finish until then. Other jobs'
+  // progress goes unannounced (announcing every page of every job costs a
+  // shared store much of its throughput); that a job stopped is always
+  // announced.
+  virtual Status watch_progress(const std::vector<std::string>& /*job_ids*/, std::int64_t /*until_ms*/) {
+    return {};
+  }
 
   // The version of the schema the store holds now (0: none yet).
   virtual Result<int> schema_version() = 0;

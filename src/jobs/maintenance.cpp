@@ -54,19 +54,18 @@ void Maintenance::expire(std::int64_t now_ms) {
 }
 
 void Maintenance::release_silent_workers(std::int64_t now_ms) {
-  auto silent = store_.remove_silent_workers(now_ms - options_.worker_heartbeat_timeout.count());
+  auto silent = store_.remove_silent_workers(now_ms);
   if (!silent) {
     util::log_warn("maintenance.failed", {{"error", silent.error().message}});
     return;
   }
-  const std::string reason = silence_reason(options_.worker_heartbeat_timeout);
-  for (const std::string& worker : *silent) {
-    auto released = store_.release_worker_leases(worker + "/", reason, now_ms);
+  for (const WorkerRecord& worker : *silent) {
+    auto released = store_.release_worker_leases(worker.id + "/", silence_reason(worker.heartbeat_timeout), now_ms);
     if (!released) {
-      util::log_warn("worker.leases_not_released", {{"worker", worker}, {"error", released.error().message}});
+      util::log_warn("worker.leases_not_released", {{"worker", worker.id}, {"error", released.error().message}});
       continue;
     }
-    util::log_warn("worker.silent", {{"worker", worker}, {"pages", std::to_string(*released)}});
+    util::log_warn("worker.silent", {{"worker", worker.id}, {"pages", std::to_string(*released)}});
   }
 }
 

@@ -6,9 +6,10 @@
 // - retention: finished jobs past --result-ttl are expired and their
 //   documents and results deleted (readers never depend on it: they apply
 //   expiry themselves, see effective_status);
-// - workers that stopped beating (a process killed with no supervisor on
-//   its host to notice) are taken for dead, and their pages go back to
-//   the queue at once rather than when their leases run out;
+// - workers that stopped beating for longer than their heartbeat timeout
+//   (a process killed with no supervisor on its host to notice) are taken
+//   for dead, and their pages go back to the queue at once rather than
+//   when their leases run out;
 // - stream slots of dead nodes and rate buckets that refilled are forgotten.
 
 #include <chrono>
@@ -26,8 +27,6 @@ struct MaintenanceOptions {
   // How long a leader that stopped renewing keeps the leadership.
   std::chrono::milliseconds leadership_ttl{10000};
   std::chrono::milliseconds retention_interval{60000};
-  // A worker silent this long is taken for dead (StoreOptions' setting).
-  std::chrono::milliseconds worker_heartbeat_timeout{10000};
 };
 
 class Maintenance {

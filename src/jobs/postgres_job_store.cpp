@@ -5,10 +5,11 @@
 // Locking: a statement that changes a page's state first locks its job's
 // row, then the page's, so two such statements never wait on each other
 // in opposite orders. Claims lock the job row with SKIP LOCKED: claimers
-// never queue behind each other, each takes another job, and a claim that
-// leaves a job runnable tells the idle workers to look again.
+// never queue behind each other, each takes another job, and one that
+// finds every runnable job held by others tries again a moment later.
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,6 +39,9 @@ constexpr std::int64_t kStreamSlotLock = 0x76697331;
 constexpr int kLapsedJobsPerClaim = 8;
 // Claims tried while runnable jobs are all held by other claims.
 constexpr int kClaimAttempts = 20;
+// How often, in request time, claims look for lapsed leases (beside
+// whenever nothing else is runnable).
+constexpr std::int64_t kLapseCheckInterval = 250;
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
@@ -87,10 +91,11 @@ std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"
 struct Statements {
   const StatusSql& s = status_sql();
   const std::string notify_work = "pg_notify(" + quoted(pg::kWorkChannel) + ", '')";
-  // pg_notify on the job channel for job id `id_sql`, "<id> end" when `ended_sql` holds.
-  std::string notify_job(std::string_view id_sql, std::string_view ended_sql) const {
-    return "pg_notify(" + quoted(pg::kJobChannel) + ", " + std::string(id_sql) + " || CASE WHEN " +
-           std::string(ended_sql) + " THEN " + quoted(pg::kJobEndedSuffix) + " ELSE '' END)";
+  // pg_notify on the job channel for the job id `id_sql`: it progressed,
+  // or with `stopped`, it was cancelled or failed.
+  static std::string notify_job(std::string_view id_sql, bool stopped) {
+    return "pg_notify(" + quoted(pg::kJobChannel) + ", " + std::string(id_sql) +
+           (stopped ? " || " + quoted(pg::kJobStoppedSuffix) : "") + ")";
   }
 
   const pg::Statement get_job{"get_job", "SELECT " + std::string(kJobColumns) + " FROM jobs WHERE id = $1"};
@@ -123,9 +128,7 @@ struct Statements {
   // running and counts the lease. $1 token, $2 owner, $3 lease end,
   // $4 max pages leased per job, $5 now. Row locks re-read rows changed
   // since the statement's snapshot (READ COMMITTED), and every condition
-  // that matters is checked again on what they find. A claim that leaves
-  // its job runnable announces work: claimers that skipped the job look
-  // again.
+  // that matters is checked again on what they find.
   const pg::Statement claim{
       "claim",
       "WITH job AS ("
@@ -143,12 +146,9 @@ struct Statements {
       "), counted AS ("
       "  UPDATE jobs j SET pages_queued = j.pages_queued - 1, pages_leased = j.pages_leased + 1,"
       "    status = " + s.running + ", started_at = CASE WHEN j.started_at = 0 THEN $5 ELSE j.started_at END"
-      "  FROM claimed WHERE j.id = claimed.job_id"
-      "  RETURNING j.pages_queued, j.pages_leased"
+      "  FROM claimed WHERE j.id = claimed.job_id RETURNING j.id"
       ")"
-      " SELECT c.job_id, c.page_index, c.attempts, job.model, job.dpi,"
-      "   CASE WHEN n.pages_queued > 0 AND n.pages_leased < $4 THEN " + notify_work + " END"
-      " FROM claimed c, job, counted n"};
+      " SELECT c.job_id, c.page_index, c.attempts, job.model, job.dpi FROM claimed c, job, counted"};
 
   // Whether some job is runnable; $1 max pages leased per job.
   const pg::Statement any_runnable{
@@ -183,8 +183,9 @@ struct Statements {
       " AND lease_token = $4"};
 
   // Records a leased page's result (fenced by its lease token) and
-  // advances the job, completing it with its last page. $1 result,
-  // $2 engine, $3 job, $4 page, $5 token, $6 now, $7 expiry.
+  // advances the job, completing it with its last page; announces the
+  // progress of a watched job. $1 result, $2 engine, $3 job, $4 page,
+  // $5 token, $6 now, $7 expiry.
   const pg::Statement finish{
       "finish",
       "WITH job AS (SELECT id FROM jobs WHERE id = $3 FOR UPDATE"
@@ -198,10 +199,13 @@ struct Statements {
       "    completed_at = CASE WHEN j.pages_done + 1 >= j.total_pages THEN $6 ELSE j.completed_at END,"
       "    expires_at = CASE WHEN j.pages_done + 1 >= j.total_pages THEN $7 ELSE j.expires_at END"
       "  FROM done WHERE j.id = done.job_id AND j.status IN " + s.active +
-      "  RETURNING j.id, j.status"
+      "  RETURNING j.id, j.watched_until"
       ")"
       " SELECT (SELECT count(*) FROM done),"
-      "   (SELECT " + notify_job("a.id", "a.status = " + s.completed) + " FROM advanced a)"};
+      "   (SELECT " + notify_job("a.id", false) + " FROM advanced a WHERE a.watched_until >= $6)"};
+  const pg::Statement watch_progress{
+      "watch_progress",
+      "UPDATE jobs SET watched_until = GREATEST(watched_until, $2) WHERE id = ANY($1::text[])"};
 
   // Queues a leased page again (fenced). $1 error, $2 job, $3 page, $4 token.
   const pg::Statement requeue{
@@ -245,7 +249,7 @@ struct Statements {
       "  UPDATE jobs SET status = $2, error = $3, completed_at = $4, expires_at = $5, pages_queued = 0,"
       "    pages_leased = 0 WHERE id = $1 AND status IN " + s.active + " RETURNING id"
       "), dropped AS (DELETE FROM pages WHERE job_id IN (SELECT id FROM ended) AND state != 'done')"
-      " SELECT " + notify_job("id", "true") + " FROM ended"};
+      " SELECT " + notify_job("id", true) + " FROM ended"};
 
   const pg::Statement expire_documents{
       "expire_documents",
@@ -265,17 +269,19 @@ struct Statements {
       "SELECT (SELECT COALESCE(SUM(pages_queued), 0) FROM jobs WHERE status IN " + s.active + "),"
       "  (SELECT COALESCE(MIN(submitted_at), 0) FROM jobs WHERE status IN " + s.active + " AND pages_queued > 0),"
       "  (SELECT count(*) FROM pages WHERE state = 'leased' AND lease_expires_at >= $1),"
-      "  (SELECT COALESCE(SUM(threads), 0) FROM workers WHERE heartbeat_at > $2)"};
+      "  (SELECT COALESCE(SUM(threads), 0) FROM workers WHERE heartbeat_at + timeout_ms > $1)"};
   const pg::Statement ping{"ping", "SELECT 1"};
 
   const pg::Statement register_worker{
       "register_worker",
-      "INSERT INTO workers (id, host, threads, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5)"
-      " ON CONFLICT (id) DO UPDATE SET host = $2, threads = $3, started_at = $4, heartbeat_at = $5"};
+      "INSERT INTO workers (id, host, threads, started_at, heartbeat_at, timeout_ms) VALUES ($1, $2, $3, $4, $5, $6)"
+      " ON CONFLICT (id) DO UPDATE SET host = $2, threads = $3, started_at = $4, heartbeat_at = $5, timeout_ms = $6"};
   const pg::Statement heartbeat{
       "heartbeat", "UPDATE workers SET heartbeat_at = GREATEST(heartbeat_at, $1) WHERE id = $2"};
   const pg::Statement deregister_worker{"deregister_worker", "DELETE FROM workers WHERE id = $1"};
-  const pg::Statement remove_silent{"remove_silent", "DELETE FROM workers WHERE heartbeat_at <= $1 RETURNING id"};
+  const pg::Statement remove_silent{
+      "remove_silent",
+      "DELETE FROM workers WHERE heartbeat_at + timeout_ms <= $1 RETURNING id, host, threads, started_at, timeout_ms"};
 
   const pg::Statement new_bucket{
       "new_bucket",
@@ -423,7 +429,14 @@ class PostgresJobStore final : public JobStore {
   }
 
   Result<std::optional<PageTask>> lease_page(const LeaseRequest& request) override {
-    if (Status s = take_back_lapsed_leases(request.now_ms); !s) return s.take_error();
+    // Lapsed leases are looked for every so often, and whenever nothing
+    // else is runnable.
+    bool lapsed_looked_for = false;
+    if (request.now_ms >= next_lapse_check_ms_.exchange(request.now_ms + kLapseCheckInterval)) {
+      auto taken_back = take_back_lapsed_leases(request.now_ms);
+      if (!taken_back) return taken_back.take_error();
+      lapsed_looked_for = true;
+    }
     // A claim skips the jobs other claims hold at that instant: when it
     // finds nothing while a job is runnable, it tries again shortly, so
     // nullopt means nothing is runnable.
@@ -436,31 +449,16 @@ class PostgresJobStore final : public JobStore {
         return rows->text(0, 0) == "t";
       });
       if (!runnable) return runnable.take_error();
-      if (!*runnable) return task;
-      std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+      if (*runnable) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(attempt));
+        continue;
+      }
+      if (lapsed_looked_for) return task;
+      auto taken_back = take_back_lapsed_leases(request.now_ms);
+      if (!taken_back) return taken_back.take_error();
+      if (*taken_back == 0) return task;
+      lapsed_looked_for = true;
     }
-  }
-
-  Result<std::optional<PageTask>> claim(const LeaseRequest& request) {
-    return using_connection([&](pg::Connection& conn) -> Result<std::optional<PageTask>> {
-      const std::string token = util::make_ulid(request.now_ms);
-      auto rows = conn.run(sql().claim, pg::Params()
-                                            .add(token)
-                                            .add(request.worker_id)
-                                            .add(request.now_ms + request.lease_duration.count())
-                                            .add(request.max_pages_in_flight_per_job)
-                                            .add(request.now_ms));
-      if (!rows) return rows.take_error();
-      if (rows->empty()) return std::optional<PageTask>();
-      PageTask task;
-      task.job_id = rows->text(0, 0);
-      task.page_index = static_cast<int>(rows->integer(0, 1));
-      task.attempt = static_cast<int>(rows->integer(0, 2));
-      task.model = rows->text(0, 3);
-      task.dpi = static_cast<int>(rows->integer(0, 4));
-      task.lease_token = token;
-      return std::optional<PageTask>(std::move(task));
-    });
   }
 
   Status renew_lease(const PageTask& task, std::int64_t now_ms, std::chrono::milliseconds duration) override {
@@ -586,7 +584,7 @@ class PostgresJobStore final : public JobStore {
           stats.jobs_by_status[static_cast<std::size_t>(*status)] = by_status->integer(row, 1);
         }
       }
-      auto queue = conn.run(sql().queue, pg::Params().add(now_ms).add(policy_.heartbeat_cutoff(now_ms)));
+      auto queue = conn.run(sql().queue, pg::Params().add(now_ms));
       if (!queue) return queue.take_error();
       stats.queued_pages = queue->integer(0, 0);
       stats.oldest_queued_submitted_at = queue->integer(0, 1);
@@ -607,7 +605,8 @@ class PostgresJobStore final : public JobStore {
                                                          .add(worker.host)
                                                          .add(worker.threads)
                                                          .add(worker.started_at)
-                                                         .add(now_ms)));
+                                                         .add(now_ms)
+                                                         .add(std::int64_t{worker.heartbeat_timeout.count()})));
     });
   }
 
@@ -625,11 +624,16 @@ class PostgresJobStore final : public JobStore {
         [&](pg::Connection& conn) { return discard(conn.run(sql().deregister_worker, pg::Params().add(worker_id))); });
   }
 
-  Result<std::vector<std::string>> remove_silent_workers(std::int64_t heartbeat_cutoff_ms) override {
-    return using_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
-      auto rows = conn.run(sql().remove_silent, pg::Params().add(heartbeat_cutoff_ms));
+  Result<std::vector<WorkerRecord>> remove_silent_workers(std::int64_t now_ms) override {
+    return using_connection([&](pg::Connection& conn) -> Result<std::vector<WorkerRecord>> {
+      auto rows = conn.run(sql().remove_silent, pg::Params().add(now_ms));
       if (!rows) return rows.take_error();
-      return first_column(*rows);
+      std::vector<WorkerRecord> silent;
+      for (int row = 0; row < rows->size(); ++row) {
+        silent.push_back({rows->text(row, 0), rows->text(row, 1), static_cast<int>(rows->integer(row, 2)),
+                          rows->integer(row, 3), std::chrono::milliseconds(rows->integer(row, 4))});
+      }
+      return silent;
     });
   }
 
@@ -706,7 +710,40 @@ class PostgresJobStore final : public JobStore {
 
   Subscription subscribe(StoreListener& listener) override { return notifier_.subscribe(listener); }
 
+  Status watch_progress(const std::vector<std::string>& job_ids, std::int64_t until_ms) override {
+    if (job_ids.empty()) return {};
+    // A text[] literal; job ids are "fc-" and base32, nothing to escape.
+    std::string ids = "{";
+    for (const std::string& id : job_ids) ids += (ids.size() > 1 ? "," : "") + id;
+    ids += "}";
+    return using_connection([&](pg::Connection& conn) {
+      return discard(conn.run(sql().watch_progress, pg::Params().add(ids).add(until_ms)));
+    });
+  }
+
  private:
+  Result<std::optional<PageTask>> claim(const LeaseRequest& request) {
+    return using_connection([&](pg::Connection& conn) -> Result<std::optional<PageTask>> {
+      const std::string token = util::make_ulid(request.now_ms);
+      auto rows = conn.run(sql().claim, pg::Params()
+                                            .add(token)
+                                            .add(request.worker_id)
+                                            .add(request.now_ms + request.lease_duration.count())
+                                            .add(request.max_pages_in_flight_per_job)
+                                            .add(request.now_ms));
+      if (!rows) return rows.take_error();
+      if (rows->empty()) return std::optional<PageTask>();
+      PageTask task;
+      task.job_id = rows->text(0, 0);
+      task.page_index = static_cast<int>(rows->integer(0, 1));
+      task.attempt = static_cast<int>(rows->integer(0, 2));
+      task.model = rows->text(0, 3);
+      task.dpi = static_cast<int>(rows->integer(0, 4));
+      task.lease_token = token;
+      return std::optional<PageTask>(std::move(task));
+    });
+  }
+
   static Status discard(Result<pg::Rows> rows) {
     if (!rows) return rows.take_error();
     return {};
@@ -826,8 +863,9 @@ class PostgresJobStore final : public JobStore {
 
   // Pages whose lease lapsed are runnable again: queued, or with their
   // attempts used up, page errors. Done per job under its lock; a job
-  // another claim holds is left for a later claim.
-  Status take_back_lapsed_leases(std::int64_t now_ms) {
+  // another claim holds is left for a later claim. Returns how many pages
+  // became runnable or were finished.
+  Result<int> take_back_lapsed_leases(std::int64_t now_ms) {
     auto jobs = using_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
       auto rows = conn.run(sql().lapsed_jobs, pg::Params().add(now_ms));
       if (!rows) return rows.take_error();
@@ -835,29 +873,37 @@ class PostgresJobStore final : public JobStore {
     });
     if (!jobs) return jobs.take_error();
     const int max_attempts = policy_.options().max_attempts;
+    int taken_back = 0;
     for (const std::string& job_id : *jobs) {
+      int in_job = 0;
       Status s = transaction([&](pg::Connection& conn) -> Status {
+        in_job = 0;
         auto locked = conn.run(sql().try_lock_job, pg::Params().add(job_id));
         if (!locked) return locked.take_error();
         if (locked->empty()) return {};
         auto queued = conn.run(sql().requeue_lapsed, pg::Params().add(job_id).add(now_ms).add(max_attempts));
         if (!queued) return queued.take_error();
+        if (!queued->empty()) in_job += static_cast<int>(queued->integer(0, 0));
         auto exhausted = conn.run(sql().exhausted_lapsed, pg::Params().add(job_id).add(now_ms).add(max_attempts));
         if (!exhausted) return exhausted.take_error();
         for (const PageTask& task : tasks_from(*exhausted)) {
           const std::string error = page_error_text(StorePolicy::lapsed_attempts_error(task.attempt));
           if (Status e = finish_page(conn, task, error, "", now_ms); !e) return e;
+          ++in_job;
         }
         return {};
       });
-      if (!s) return s;
+      if (!s) return s.take_error();
+      taken_back += in_job;
     }
-    return {};
+    return taken_back;
   }
 
   pg::Pool pool_;
   StorePolicy policy_;
   pg::Notifier notifier_;
+  // When lease_page next looks for lapsed leases, in request time.
+  std::atomic<std::int64_t> next_lapse_check_ms_{0};
 };
 
 }  // namespace

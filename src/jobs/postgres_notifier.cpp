@@ -82,9 +82,9 @@ void Notifier::dispatch(std::string_view channel, std::string_view payload) {
   if (channel == kWorkChannel) {
     for (StoreListener* listener : listeners_) listener->work_queued();
   } else if (channel == kJobChannel) {
-    const bool ended = payload.ends_with(kJobEndedSuffix);
-    const std::string_view job_id = ended ? payload.substr(0, payload.size() - kJobEndedSuffix.size()) : payload;
-    for (StoreListener* listener : listeners_) listener->job_changed(job_id, ended);
+    const bool stopped = payload.ends_with(kJobStoppedSuffix);
+    const std::string_view job_id = stopped ? payload.substr(0, payload.size() - kJobStoppedSuffix.size()) : payload;
+    for (StoreListener* listener : listeners_) listener->job_changed(job_id, stopped);
   }
 }
 

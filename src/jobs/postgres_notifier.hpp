@@ -7,8 +7,8 @@
 //
 // Channels and payloads (sent by the store's statements, delivered at
 // commit): "visor_work" (empty payload) when pages become runnable;
-// "visor_job" with "<job id>" when a job progressed, "<job id> end" when
-// it completed, failed or was cancelled.
+// "visor_job" with "<job id>" when a job progressed or completed,
+// "<job id> stopped" when it was cancelled or failed.
 
 #include <atomic>
 #include <mutex>
@@ -23,7 +23,7 @@ namespace visor::jobs::pg {
 
 inline constexpr std::string_view kWorkChannel = "visor_work";
 inline constexpr std::string_view kJobChannel = "visor_job";
-inline constexpr std::string_view kJobEndedSuffix = " end";
+inline constexpr std::string_view kJobStoppedSuffix = " stopped";
 
 class Notifier {
  public:

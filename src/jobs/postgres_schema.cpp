@@ -29,7 +29,8 @@ CREATE TABLE jobs (
   submitted_at BIGINT NOT NULL,
   started_at BIGINT NOT NULL DEFAULT 0,
   completed_at BIGINT NOT NULL DEFAULT 0,
-  expires_at BIGINT NOT NULL DEFAULT 0
+  expires_at BIGINT NOT NULL DEFAULT 0,
+  watched_until BIGINT NOT NULL DEFAULT 0  -- progress is announced (NOTIFY) until then
 );
 CREATE INDEX jobs_by_status ON jobs (status, id);
 CREATE INDEX jobs_by_owner ON jobs (owner, id);
@@ -76,7 +77,8 @@ CREATE TABLE workers (
   host TEXT NOT NULL,
   threads INTEGER NOT NULL,
   started_at BIGINT NOT NULL,
-  heartbeat_at BIGINT NOT NULL
+  heartbeat_at BIGINT NOT NULL,
+  timeout_ms BIGINT NOT NULL        -- silent this long after a heartbeat: dead
 );
 
 CREATE TABLE stream_slots (

@@ -371,9 +371,9 @@ class SqliteJobStore final : public JobStore {
         "  (SELECT COALESCE(MIN(j.submitted_at), 0) FROM pages p JOIN jobs j ON j.id = p.job_id "
         "        WHERE p.state = 'queued' AND j.status IN " + sql().active + "), "
         "  (SELECT COUNT(*) FROM pages WHERE state = 'leased' AND lease_expires_at >= ?1), "
-        "  (SELECT COALESCE(SUM(threads), 0) FROM workers WHERE heartbeat_at > ?2)");
+        "  (SELECT COALESCE(SUM(threads), 0) FROM workers WHERE heartbeat_at + timeout_ms > ?1)");
     if (!queue) return queue.take_error();
-    queue->bind(1, now_ms).bind(2, policy_.heartbeat_cutoff(now_ms));
+    queue->bind(1, now_ms);
     auto row = queue->step();
     if (!row) return row.take_error();
     if (*row) {
@@ -425,10 +425,11 @@ class SqliteJobStore final : public JobStore {
   Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) override {
     return write([&](sqlite::Database& db) -> Status {
       auto upsert = db.prepare(
-          "INSERT OR REPLACE INTO workers (id, host, threads, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)");
+          "INSERT OR REPLACE INTO workers (id, host, threads, started_at, heartbeat_at, timeout_ms) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
       if (!upsert) return upsert.take_error();
       upsert->bind(1, worker.id).bind(2, worker.host).bind(3, std::int64_t{worker.threads});
-      upsert->bind(4, worker.started_at).bind(5, now_ms);
+      upsert->bind(4, worker.started_at).bind(5, now_ms).bind(6, std::int64_t{worker.heartbeat_timeout.count()});
       return upsert->run();
     });
   }
@@ -453,20 +454,24 @@ class SqliteJobStore final : public JobStore {
     });
   }
 
-  Result<std::vector<std::string>> remove_silent_workers(std::int64_t heartbeat_cutoff_ms) override {
-    std::vector<std::string> silent;
+  Result<std::vector<WorkerRecord>> remove_silent_workers(std::int64_t now_ms) override {
+    std::vector<WorkerRecord> silent;
     Status s = write([&](sqlite::Database& db) -> Status {
-      auto select = db.prepare("SELECT id FROM workers WHERE heartbeat_at <= ?");
+      auto select = db.prepare(
+          "SELECT id, host, threads, started_at, timeout_ms FROM workers WHERE heartbeat_at + timeout_ms <= ?");
       if (!select) return select.take_error();
-      select->bind(1, heartbeat_cutoff_ms);
-      auto ids = read_texts(*select);
-      if (!ids) return ids.take_error();
-      auto drop = db.prepare("DELETE FROM workers WHERE heartbeat_at <= ?");
+      select->bind(1, now_ms);
+      for (;;) {
+        auto row = select->step();
+        if (!row) return row.take_error();
+        if (!*row) break;
+        silent.push_back({select->column_text(0), select->column_text(1), static_cast<int>(select->column_int(2)),
+                          select->column_int(3), std::chrono::milliseconds(select->column_int(4))});
+      }
+      auto drop = db.prepare("DELETE FROM workers WHERE heartbeat_at + timeout_ms <= ?");
       if (!drop) return drop.take_error();
-      drop->bind(1, heartbeat_cutoff_ms);
-      if (Status e = drop->run(); !e) return e;
-      silent = std::move(*ids);
-      return {};
+      drop->bind(1, now_ms);
+      return drop->run();
     });
     if (!s) return s.take_error();
     return silent;

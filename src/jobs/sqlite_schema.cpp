@@ -61,7 +61,8 @@ CREATE TABLE workers (
   host TEXT NOT NULL,
   threads INTEGER NOT NULL,
   started_at INTEGER NOT NULL,
-  heartbeat_at INTEGER NOT NULL
+  heartbeat_at INTEGER NOT NULL,
+  timeout_ms INTEGER NOT NULL       -- silent this long after a heartbeat: dead
 ) WITHOUT ROWID;
 CREATE TABLE stream_slots (
   id TEXT PRIMARY KEY,

@@ -46,10 +46,6 @@ std::int64_t StorePolicy::idempotency_cutoff(std::int64_t now_ms) const {
   return now_ms - milliseconds(options_.idempotency_window);
 }
 
-std::int64_t StorePolicy::heartbeat_cutoff(std::int64_t now_ms) const {
-  return now_ms - milliseconds(options_.worker_heartbeat_timeout);
-}
-
 std::string StorePolicy::lapsed_attempts_error(int attempts) {
   return "Page processing did not finish after " + std::to_string(attempts) +
          " attempts (the worker crashed or ran out of time)";

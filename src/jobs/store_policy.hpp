@@ -59,8 +59,6 @@ class StorePolicy {
   std::int64_t expiry_after(std::int64_t now_ms) const;
   // Idempotency keys recorded at or before this time no longer name a job.
   std::int64_t idempotency_cutoff(std::int64_t now_ms) const;
-  // Workers whose last heartbeat is at or before this time are taken for dead.
-  std::int64_t heartbeat_cutoff(std::int64_t now_ms) const;
 
   // Whether a page whose attempt number `attempt` failed, or whose lease
   // ended, is finished as a page error rather than queued again.

@@ -164,7 +164,7 @@ WorkerPool::WorkerPool(jobs::JobStore& store, EngineFactory make_engine, WorkerO
       options_(std::move(options)),
       started_at_(util::now_ms()),
       lease_keeper_(options_.lease_duration / 3, [this] { renew_leases(); }),
-      heartbeat_(options_.heartbeat_interval, [this] { beat(); }),
+      heartbeat_(options_.heartbeat_timeout / 5, [this] { beat(); }),
       watchdog_(kWatchInterval, [this] { end_overruns(); }),
       notifications_(store.subscribe(*this)) {
   register_process();
@@ -188,7 +188,8 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::register_process() {
-  const jobs::WorkerRecord record{options_.node_id, options_.host, options_.threads, started_at_};
+  const jobs::WorkerRecord record{options_.node_id, options_.host, options_.threads, started_at_,
+                                  options_.heartbeat_timeout};
   if (Status s = store_.register_worker(record, util::now_ms()); !s) {
     // The heartbeat registers again once the store answers.
     util::log_warn("worker.register_failed", {{"worker", options_.node_id}, {"error", s.error().message}});
@@ -214,8 +215,8 @@ void WorkerPool::beat() {
   util::log_warn("worker.heartbeat_failed", {{"worker", options_.node_id}, {"error", s.error().message}});
 }
 
-void WorkerPool::job_changed(std::string_view job_id, bool ended) {
-  if (!ended) return;
+void WorkerPool::job_changed(std::string_view job_id, bool stopped) {
+  if (!stopped) return;
   bool here = false;
   {
     const std::lock_guard lock(mutex_);

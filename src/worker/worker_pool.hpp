@@ -33,9 +33,9 @@ struct WorkerOptions {
   // notification was lost); work queued in this process, or notified by
   // the store, wakes workers at once.
   std::chrono::milliseconds idle_poll{500};
-  // How often the process tells the store it is alive; the store's
-  // worker_heartbeat_timeout should be several of these.
-  std::chrono::milliseconds heartbeat_interval{2000};
+  // How long the process may be silent before others take it for dead
+  // (--heartbeat-timeout); it beats five times as often.
+  std::chrono::milliseconds heartbeat_timeout{10000};
   // Host name, for the worker's record in the store.
   std::string host;
   // Hears about every page processed, for metrics; not owned, must outlive
@@ -118,7 +118,7 @@ class WorkerPool final : private jobs::StoreListener {
 
   // jobs::StoreListener, on the store's thread.
   void work_queued() override { notify_work(); }
-  void job_changed(std::string_view job_id, bool ended) override;
+  void job_changed(std::string_view job_id, bool stopped) override;
   void missed_changes() override;
 
   void run_worker(int index);

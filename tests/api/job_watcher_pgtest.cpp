@@ -69,6 +69,27 @@ TEST_F(JobWatcherOnPostgresTest, AChangeThroughAnotherNodeIsSeenAtOnce) {
   EXPECT_LT(until_cancelled_is_seen(*watch), 3s);
 }
 
+// The watcher asks the store to announce the progress of the jobs it
+// watches, which it announces for no others.
+TEST_F(JobWatcherOnPostgresTest, APageFinishedOnAnotherNodeIsSeenAtOnce) {
+  auto here = open();
+  auto elsewhere = open();
+  JobWatcher watcher(*here, 60s);
+  const jobs::Job job = submit(*elsewhere);
+  const auto watch = watcher.watch(job.id, job);
+  std::this_thread::sleep_for(300ms);
+  auto task = elsewhere->lease_page({.worker_id = "w", .now_ms = util::now_ms()});
+  ASSERT_TRUE(task.ok() && task->has_value());
+  const auto finished_at = Clock::now();
+  ASSERT_TRUE(elsewhere->complete_page(**task, "{}", "e", util::now_ms()).ok());
+  while (Clock::now() - finished_at < 10s) {
+    const auto latest = watch->latest();
+    if (latest && latest->ok() && latest->value().pages_done == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_LT(Clock::now() - finished_at, 3s);
+}
+
 TEST_F(JobWatcherOnPostgresTest, WhenNotificationsAreLostTheFallbackPollSeesTheChange) {
   auto target = open();
   DeafStore here(*target);

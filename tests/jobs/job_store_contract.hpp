@@ -407,7 +407,7 @@ TYPED_TEST_P(JobStoreContractTest, StatsCountJobsQueuedAndLeasedPagesAndLiveWork
   this->submit(2, 2000);
   PageTask task = this->lease(2500, 8, 1000ms);
   ASSERT_EQ(task.job_id, first);
-  ASSERT_TRUE(this->store_->register_worker({"host:1", "host", 4, 2000}, 2400).ok());
+  ASSERT_TRUE(this->store_->register_worker({"host:1", "host", 4, 2000, 10000ms}, 2400).ok());
   auto stats = this->store_->stats(2600);
   ASSERT_TRUE(stats.ok()) << stats.error().message;
   EXPECT_EQ(stats->jobs_by_status[static_cast<std::size_t>(JobStatus::running)], 1);
@@ -540,17 +540,23 @@ TYPED_TEST_P(JobStoreContractTest, TheSweeperForgetsKeysOlderThanTheWindow) {
   EXPECT_TRUE(this->store_->create_job(this->new_job(2, 1000 + 10001, "", "k1", "fp2")).ok());
 }
 
-TYPED_TEST_P(JobStoreContractTest, WorkersBeatUntilTheyFallSilentAndAreForgotten) {
-  ASSERT_TRUE(this->store_->register_worker({"host:7", "host", 2, 1000}, 1000).ok());
-  ASSERT_TRUE(this->store_->register_worker({"host:8", "host", 1, 1000}, 1000).ok());
-  ASSERT_TRUE(this->store_->heartbeat("host:7", 5000).ok());
-  auto silent = this->store_->remove_silent_workers(4000);
+// Each worker is judged by its own heartbeat timeout, whoever judges.
+TYPED_TEST_P(JobStoreContractTest, WorkersBeatUntilTheyFallSilentForTheirOwnTimeoutAndAreForgotten) {
+  ASSERT_TRUE(this->store_->register_worker({"host:7", "host", 2, 1000, 3000ms}, 1000).ok());
+  ASSERT_TRUE(this->store_->register_worker({"host:8", "host", 1, 1000, 3000ms}, 1000).ok());
+  ASSERT_TRUE(this->store_->register_worker({"host:9", "host", 1, 1000, 60000ms}, 1000).ok());
+  ASSERT_TRUE(this->store_->heartbeat("host:7", 2000).ok());
+  auto silent = this->store_->remove_silent_workers(4500);
   ASSERT_TRUE(silent.ok()) << silent.error().message;
-  EXPECT_EQ(*silent, std::vector<std::string>{"host:8"});
+  ASSERT_EQ(silent->size(), 1u);
+  EXPECT_EQ((*silent)[0].id, "host:8");
+  EXPECT_EQ((*silent)[0].heartbeat_timeout, 3000ms);
+  EXPECT_EQ(this->store_->stats(4500)->live_worker_threads, 3);  // host:7 and host:9
   // A forgotten worker learns it from its next heartbeat.
-  EXPECT_EQ(this->store_->heartbeat("host:8", 5001).error().kind, Error::Kind::not_found);
+  EXPECT_EQ(this->store_->heartbeat("host:8", 4501).error().kind, Error::Kind::not_found);
   ASSERT_TRUE(this->store_->deregister_worker("host:7").ok());
-  EXPECT_TRUE(this->store_->remove_silent_workers(100000)->empty());
+  EXPECT_EQ(this->store_->remove_silent_workers(60000)->size(), 0u);
+  EXPECT_EQ(this->store_->remove_silent_workers(61000)->size(), 1u);
 }
 
 TYPED_TEST_P(JobStoreContractTest, OneHolderLeadsUntilItsLeadershipLapses) {
@@ -623,7 +629,8 @@ REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocu
                             CancellingDropsUnfinishedPagesAndRefusesTheLeaseHolder,
                             OnlyPendingOrRunningJobsCanBeCancelled, CancelledJobsExpireLikeFinishedOnes,
                             AnIdempotencyKeyNamesItsJobWithinTheWindowPerOwner,
-                            TheSweeperForgetsKeysOlderThanTheWindow, WorkersBeatUntilTheyFallSilentAndAreForgotten,
+                            TheSweeperForgetsKeysOlderThanTheWindow,
+                            WorkersBeatUntilTheyFallSilentForTheirOwnTimeoutAndAreForgotten,
                             OneHolderLeadsUntilItsLeadershipLapses, ATokenBucketIsSharedByEveryStoreObject,
                             StreamSlotsAreCappedPerOwnerAndInTotalAcrossStoreObjects, TheSchemaIsAtItsLatestVersion);
 

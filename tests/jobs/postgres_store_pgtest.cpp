@@ -33,8 +33,8 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, JobStoreContractTest, PostgresHarness);
 class RecordingListener final : public StoreListener {
  public:
   void work_queued() override { note("work"); }
-  void job_changed(std::string_view job_id, bool ended) override {
-    note(std::string(job_id) + (ended ? " end" : ""));
+  void job_changed(std::string_view job_id, bool stopped) override {
+    note(std::string(job_id) + (stopped ? " stopped" : ""));
   }
   void missed_changes() override { note("missed"); }
 
@@ -93,22 +93,30 @@ TEST_F(PostgresStoreTest, DocumentsKeepEveryByte) {
   EXPECT_EQ(**store->read_document(created.id), bytes);
 }
 
-TEST_F(PostgresStoreTest, OtherNodesHearOfNewWorkProgressAndEndsOfJobs) {
+TEST_F(PostgresStoreTest, OtherNodesHearOfNewWorkProgressAndStoppedJobs) {
   auto api = open();
   auto worker = open();
   EXPECT_TRUE(worker->notifies());
   RecordingListener listener;
   const Subscription subscription = worker->subscribe(listener);
   ASSERT_TRUE(listener.heard("missed"));  // listening from now on
-  const NewJob created = job(1000);
+  const NewJob created = job(1000, 3);
   ASSERT_TRUE(api->create_job(created).ok());
   EXPECT_TRUE(listener.heard("work"));
-  auto task = api->lease_page({.worker_id = "w", .now_ms = 1000});
-  ASSERT_TRUE(task.ok() && task->has_value());
-  ASSERT_TRUE(api->complete_page(**task, "{}", "e", 1001).ok());
+  auto lease = [&] {
+    auto task = api->lease_page({.worker_id = "w", .now_ms = 1000});
+    EXPECT_TRUE(task.ok() && task->has_value());
+    return **task;
+  };
+  // Progress is announced only while somebody watches the job.
+  ASSERT_TRUE(api->complete_page(lease(), "{}", "e", 1001).ok());
+  EXPECT_FALSE(listener.heard(created.id, std::chrono::milliseconds(500)));
+  ASSERT_TRUE(worker->watch_progress({created.id}, 5000).ok());
+  ASSERT_TRUE(api->complete_page(lease(), "{}", "e", 1002).ok());
   EXPECT_TRUE(listener.heard(created.id));
-  ASSERT_TRUE(api->cancel_job(created.id, "stop", 1002).ok());
-  EXPECT_TRUE(listener.heard(created.id + " end"));
+  // That a job stopped is announced whoever watches.
+  ASSERT_TRUE(api->cancel_job(created.id, "stop", 6000).ok());
+  EXPECT_TRUE(listener.heard(created.id + " stopped"));
 }
 
 TEST_F(PostgresStoreTest, ARequeuedPageIsAnnouncedAsWork) {

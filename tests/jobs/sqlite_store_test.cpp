@@ -77,7 +77,7 @@ TEST_F(SqliteStoreTest, AStoreWrittenBeforeVersionedMigrationsIsUpgradedInPlace)
   auto store = open();
   EXPECT_EQ(store->get_job("fc-01JCFZ8X000000000000000000")->filename, "old.pdf");
   EXPECT_EQ(*store->schema_version(), latest_schema_version(StoreLocation::Kind::sqlite));
-  EXPECT_TRUE(store->register_worker({"h:1", "h", 1, 0}, 0).ok());
+  EXPECT_TRUE(store->register_worker({"h:1", "h", 1, 0, std::chrono::seconds(10)}, 0).ok());
 }
 
 TEST_F(SqliteStoreTest, AStoreNewerThanThisVisorIsRefused) {

@@ -58,8 +58,8 @@ class ForwardingStore : public jobs::JobStore {
     return target_.heartbeat(worker_id, now_ms);
   }
   Status deregister_worker(std::string_view worker_id) override { return target_.deregister_worker(worker_id); }
-  Result<std::vector<std::string>> remove_silent_workers(std::int64_t cutoff_ms) override {
-    return target_.remove_silent_workers(cutoff_ms);
+  Result<std::vector<jobs::WorkerRecord>> remove_silent_workers(std::int64_t now_ms) override {
+    return target_.remove_silent_workers(now_ms);
   }
   Result<std::optional<std::chrono::milliseconds>> take_token(std::string_view key, const util::TokenBucketRule& rule,
                                                              std::int64_t now_ms) override {
@@ -80,6 +80,9 @@ class ForwardingStore : public jobs::JobStore {
   bool notifies() const override { return target_.notifies(); }
   jobs::Subscription subscribe(jobs::StoreListener& listener) override { return target_.subscribe(listener); }
   Result<int> schema_version() override { return target_.schema_version(); }
+  Status watch_progress(const std::vector<std::string>& job_ids, std::int64_t until_ms) override {
+    return target_.watch_progress(job_ids, until_ms);
+  }
 
  protected:
   jobs::JobStore& target_;
