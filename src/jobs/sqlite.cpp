@@ -31,14 +31,16 @@ Error error_from(sqlite3* db, int code, std::string_view action) {
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
-Result<Database> Database::open(const std::string& path) {
+Result<Database> Database::open(const std::string& path, Durability durability) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK) return error_from(raw, rc, "opening " + path);
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  if (Status s = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !s) {
+  const std::string synchronous = durability == Durability::durable ? "FULL" : "NORMAL";
+  if (Status s = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + synchronous + "; PRAGMA foreign_keys=ON;");
+      !s) {
     return s.take_error();
   }
   return db;

@@ -20,11 +20,17 @@ namespace visor::jobs::sqlite {
 
 class Statement;
 
+// How a connection's commits reach the disk. In WAL mode `durable` commits
+// wait for fsync (synchronous=FULL); `ephemeral` ones do not (NORMAL): a
+// power loss may undo the last of them, never corrupt the file, and a later
+// durable commit makes them durable too.
+enum class Durability { durable, ephemeral };
+
 class Database {
  public:
-  // Opens or creates the file; sets WAL, synchronous=FULL, foreign keys and
+  // Opens or creates the file; sets WAL, the durability, foreign keys and
   // a busy timeout.
-  static Result<Database> open(const std::string& path);
+  static Result<Database> open(const std::string& path, Durability durability = Durability::durable);
 
   Status exec(std::string_view sql);  // one or more statements, no results
   Result<Statement> prepare(std::string_view sql);

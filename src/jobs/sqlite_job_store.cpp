@@ -43,7 +43,8 @@ Job job_from_row(const sqlite::Statement& row) {
 // borrows one from a pool and returns it when done.
 class ConnectionPool {
  public:
-  ConnectionPool(std::string path, std::int64_t max_bytes) : path_(std::move(path)), max_bytes_(max_bytes) {}
+  ConnectionPool(std::string path, std::int64_t max_bytes, sqlite::Durability durability)
+      : path_(std::move(path)), max_bytes_(max_bytes), durability_(durability) {}
 
   class Borrowed {
    public:
@@ -69,7 +70,7 @@ class ConnectionPool {
         return Borrowed(*this, std::move(db));
       }
     }
-    auto db = sqlite::Database::open(path_);
+    auto db = sqlite::Database::open(path_, durability_);
     if (!db) return db.take_error();
     if (Status s = limit_size(*db); !s) return s.take_error();
     return Borrowed(*this, std::make_unique<sqlite::Database>(std::move(*db)));
@@ -98,14 +99,17 @@ class ConnectionPool {
 
   std::string path_;
   std::int64_t max_bytes_;
+  sqlite::Durability durability_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<sqlite::Database>> idle_;
 };
 
 class SqliteJobStore final : public JobStore {
  public:
-  SqliteJobStore(std::string path, StoreOptions options)
-      : pool_(std::move(path), options.max_bytes), policy_(options) {}
+  SqliteJobStore(const std::string& path, StoreOptions options)
+      : pool_(path, options.max_bytes, sqlite::Durability::durable),
+        ephemeral_pool_(path, options.max_bytes, sqlite::Durability::ephemeral),
+        policy_(options) {}
 
   Status migrate() {
     auto db = pool_.borrow();
@@ -423,7 +427,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto upsert = db.prepare(
           "INSERT OR REPLACE INTO workers (id, host, threads, started_at, heartbeat_at, timeout_ms) "
           "VALUES (?, ?, ?, ?, ?, ?)");
@@ -435,7 +439,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status heartbeat(std::string_view worker_id, std::int64_t now_ms) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto update = db.prepare("UPDATE workers SET heartbeat_at = MAX(heartbeat_at, ?) WHERE id = ?");
       if (!update) return update.take_error();
       update->bind(1, now_ms).bind(2, worker_id);
@@ -446,7 +450,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status deregister_worker(std::string_view worker_id) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto drop = db.prepare("DELETE FROM workers WHERE id = ?");
       if (!drop) return drop.take_error();
       drop->bind(1, worker_id);
@@ -456,7 +460,7 @@ class SqliteJobStore final : public JobStore {
 
   Result<std::vector<WorkerRecord>> remove_silent_workers(std::int64_t now_ms) override {
     std::vector<WorkerRecord> silent;
-    Status s = write([&](sqlite::Database& db) -> Status {
+    Status s = write_ephemeral([&](sqlite::Database& db) -> Status {
       auto select = db.prepare(
           "SELECT id, host, threads, started_at, timeout_ms FROM workers WHERE heartbeat_at + timeout_ms <= ?");
       if (!select) return select.take_error();
@@ -480,7 +484,7 @@ class SqliteJobStore final : public JobStore {
   Result<std::optional<std::chrono::milliseconds>> take_token(std::string_view key, const util::TokenBucketRule& rule,
                                                              std::int64_t now_ms) override {
     std::optional<std::chrono::milliseconds> wait;
-    Status s = write([&](sqlite::Database& db) -> Status {
+    Status s = write_ephemeral([&](sqlite::Database& db) -> Status {
       auto select = db.prepare("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?");
       if (!select) return select.take_error();
       select->bind(1, key);
@@ -503,7 +507,7 @@ class SqliteJobStore final : public JobStore {
 
   Result<SlotAdmission> open_stream_slot(const StreamSlotRequest& request) override {
     SlotAdmission admission = SlotAdmission::admitted;
-    Status s = write([&](sqlite::Database& db) -> Status {
+    Status s = write_ephemeral([&](sqlite::Database& db) -> Status {
       auto held = db.prepare(
           "SELECT COUNT(*), COALESCE(SUM(owner = ?2), 0) FROM stream_slots WHERE expires_at > ?1");
       if (!held) return held.take_error();
@@ -532,7 +536,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status close_stream_slot(std::string_view slot_id) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto drop = db.prepare("DELETE FROM stream_slots WHERE id = ?");
       if (!drop) return drop.take_error();
       drop->bind(1, slot_id);
@@ -541,7 +545,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status renew_stream_slots(std::string_view node_id, std::int64_t now_ms, std::chrono::milliseconds ttl) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto update = db.prepare("UPDATE stream_slots SET expires_at = ? WHERE node_id = ?");
       if (!update) return update.take_error();
       update->bind(1, now_ms + ttl.count()).bind(2, node_id);
@@ -552,7 +556,7 @@ class SqliteJobStore final : public JobStore {
   Result<bool> hold_leadership(std::string_view name, std::string_view holder, std::int64_t now_ms,
                                std::chrono::milliseconds ttl) override {
     bool leads = false;
-    Status s = write([&](sqlite::Database& db) -> Status {
+    Status s = write_ephemeral([&](sqlite::Database& db) -> Status {
       auto take = db.prepare(
           "INSERT INTO leaders (name, holder, expires_at) VALUES (?1, ?2, ?3) "
           "ON CONFLICT (name) DO UPDATE SET holder = ?2, expires_at = ?3 "
@@ -568,7 +572,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   Status forget_idle_state(std::int64_t now_ms) override {
-    return write([&](sqlite::Database& db) -> Status {
+    return write_ephemeral([&](sqlite::Database& db) -> Status {
       auto slots = db.prepare("DELETE FROM stream_slots WHERE expires_at <= ?");
       if (!slots) return slots.take_error();
       slots->bind(1, now_ms);
@@ -583,10 +587,25 @@ class SqliteJobStore final : public JobStore {
  private:
   static const StatusSql& sql() { return status_sql(); }
 
-  // Runs `body` in one IMMEDIATE transaction on a pooled connection.
+  // Runs `body` in one IMMEDIATE transaction on a pooled connection of
+  // `pool` (durable by default).
   template <class Body>
   Status write(Body&& body) {
-    auto db = pool_.borrow();
+    return write_in(pool_, std::forward<Body>(body));
+  }
+
+  // For what the fleet coordinates through and can lose without harm (a
+  // heartbeat, a stream slot, a rate bucket, a leadership): commits that
+  // skip the fsync, so a thousand streams opening do not take a thousand
+  // disk flushes from the submissions.
+  template <class Body>
+  Status write_ephemeral(Body&& body) {
+    return write_in(ephemeral_pool_, std::forward<Body>(body));
+  }
+
+  template <class Body>
+  static Status write_in(ConnectionPool& pool, Body&& body) {
+    auto db = pool.borrow();
     if (!db) return db.take_error();
     auto tx = sqlite::Transaction::begin(**db);
     if (!tx) return tx.take_error();
@@ -790,6 +809,7 @@ class SqliteJobStore final : public JobStore {
   }
 
   ConnectionPool pool_;
+  ConnectionPool ephemeral_pool_;
   StorePolicy policy_;
 };
 
