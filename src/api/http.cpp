@@ -67,8 +67,14 @@ Response error_response(http::status status, std::string_view detail) {
 }
 
 Response error_response(const Error& error) {
+  // Every 503 says when to come back; a dependency that could not say
+  // (a locked SQLite file) gets the usual few seconds.
+  constexpr int kUnavailableRetryAfterSeconds = 5;
   Response response = error_response(status_for(error), error.message);
-  if (error.retry_after_s > 0) response.set(http::field::retry_after, std::to_string(error.retry_after_s));
+  const int retry_after = error.retry_after_s > 0                  ? error.retry_after_s
+                          : error.kind == Error::Kind::unavailable ? kUnavailableRetryAfterSeconds
+                                                                   : 0;
+  if (retry_after > 0) response.set(http::field::retry_after, std::to_string(retry_after));
   // RFC 9110: a 401 names the scheme the client should use.
   if (error.kind == Error::Kind::unauthenticated) response.set(http::field::www_authenticate, "Bearer");
   return response;

@@ -114,7 +114,9 @@ TEST(ErrorResponseTest, SaysWhenToRetryAndWhichSchemeAuthenticates) {
   EXPECT_EQ(limited[http::field::retry_after], "7");
   const Response full = error_response(Error::unavailable("full").retry_after(5));
   EXPECT_EQ(full[http::field::retry_after], "5");
-  EXPECT_EQ(error_response(Error::unavailable("x"))[http::field::retry_after], "");
+  // Every 503 says when to come back, also when its cause could not say.
+  EXPECT_EQ(error_response(Error::unavailable("locked"))[http::field::retry_after], "5");
+  EXPECT_EQ(error_response(Error::bad_input("x"))[http::field::retry_after], "");
   EXPECT_EQ(error_response(Error::unauthenticated("who?"))[http::field::www_authenticate], "Bearer");
 }
 
