@@ -18,19 +18,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-class DeafStore final : public test::ForwardingStore {
- public:
-  using ForwardingStore::ForwardingStore;
-  jobs::Subscription subscribe(jobs::StoreListener&) override { return {}; }
-};
-
 class JobWatcherOnPostgresTest : public ::testing::Test {
  protected:
-  std::unique_ptr<jobs::JobStore> open() {
-    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::postgres, uri_}, jobs::StoreOptions{});
-    EXPECT_TRUE(store.ok()) << (store ? "" : store.error().message);
-    return std::move(store).value();
-  }
+  std::unique_ptr<jobs::JobStore> open() { return test::PostgresServer::open_store(uri_); }
 
   jobs::Job submit(jobs::JobStore& store) {
     jobs::NewJob job;
@@ -92,7 +82,7 @@ TEST_F(JobWatcherOnPostgresTest, APageFinishedOnAnotherNodeIsSeenAtOnce) {
 
 TEST_F(JobWatcherOnPostgresTest, WhenNotificationsAreLostTheFallbackPollSeesTheChange) {
   auto target = open();
-  DeafStore here(*target);
+  test::DeafStore here(*target);
   auto elsewhere = open();
   JobWatcher watcher(here, 1s);
   const jobs::Job job = submit(*elsewhere);

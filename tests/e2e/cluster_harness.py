@@ -33,7 +33,7 @@ from pathlib import Path
 import requests
 
 from postgres_harness import PostgresServer
-from visor_harness import BINARY, VisorServer, require_binary, wait_until
+from visor_harness import BINARY, ChildProcess, VisorServer, require_binary, wait_until
 
 # "2026-...Z info page.done job_id=fc-... page=3 attempt=1 ms=2140"
 LOG_EVENT_RE = re.compile(r"^(?P<ts>\S+) (?P<level>\w+) (?P<event>[\w.]+)(?P<fields>.*)$")
@@ -98,7 +98,7 @@ class ApiNode(VisorServer):
         return "".join(p.read_text(errors="replace") for p in self._log_files if p.exists())
 
 
-class VisorWorker:
+class VisorWorker(ChildProcess):
     """One standalone `visor worker --store URL` process.
 
     kill() is kill -9; stop() is SIGTERM (a drain); start() again starts a
@@ -151,26 +151,8 @@ class VisorWorker:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, grace: float = 15.0) -> int | None:
-        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit status."""
-        if self.proc is None:
-            return None
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
-
-    def kill(self) -> None:
-        """kill -9, as in a crash: the process does no shutdown work."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        proc.kill()
-        proc.wait()
+        """SIGTERM (a worker finishes or gives back its pages), then SIGKILL."""
+        return super().stop(grace)
 
     def cleanup(self) -> None:
         self.stop(grace=5.0)

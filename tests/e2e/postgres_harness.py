@@ -34,21 +34,16 @@ import pwd
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from visor_harness import child_pids, free_port
+
 SETUP_HINT = "run scripts/setup (it installs Debian's postgresql package)"
 FIELD_SEP = "\x1f"   # psql -F: unit separator, so no text value can split a row
 RECORD_SEP = "\x1e"  # psql -R: record separator, so values may hold newlines
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_bindir() -> Path:
@@ -87,16 +82,6 @@ def _pid_alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] not in "ZX"
 
 
-def _children(pid: int) -> list[int]:
-    pids = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids += [int(p) for p in children.read_text().split()]
-        except OSError:
-            pass
-    return pids
-
-
 # Servers not cleaned up yet: stopped at interpreter exit (a test run ended
 # by Ctrl-C skips tearDownClass), so no postgres outlives its tests.
 _started: set["PostgresServer"] = set()
@@ -120,7 +105,7 @@ class PostgresServer:
         self.max_connections = max_connections
         self.settings = dict(settings or {})
         self.name = name
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.tmp: Path | None = None
         self.data_dir: Path | None = None
         self.socket_dir: Path | None = None
@@ -202,7 +187,7 @@ class PostgresServer:
                     # Another process took the free port before PostgreSQL bound it.
                     if "could not bind" not in self.log() or attempt == 2:
                         raise
-                    self.port = _free_port()
+                    self.port = free_port()
             self.create_database("visor")
         except BaseException:
             self.cleanup()
@@ -247,7 +232,7 @@ class PostgresServer:
         if pid is None:
             return
         os.kill(pid, signal.SIGSTOP)  # it must not start new children meanwhile
-        pids = [pid] + _children(pid)
+        pids = [pid] + child_pids(pid)
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)

@@ -112,7 +112,35 @@ def corpus_file(relative: str) -> Path:
     return path
 
 
-class VisorServer:
+class ChildProcess:
+    """A process the tests start and end: `proc` is its Popen while it runs."""
+
+    proc: subprocess.Popen | None = None
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit status."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def kill(self) -> None:
+        """kill -9: no shutdown work at all, as in a crash."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        proc.kill()
+        proc.wait()
+
+
+class VisorServer(ChildProcess):
     """One `visor serve` process on a free port with its own data directory.
 
     kill() (SIGKILL) and start() again reuse the same port and data directory.
@@ -163,28 +191,6 @@ class VisorServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"visor serve did not answer within {timeout} s:\n{self.log()}")
-
-    def stop(self, grace: float = 5.0) -> int | None:
-        """SIGTERM, then SIGKILL after `grace` seconds; returns the exit status."""
-        if self.proc is None:
-            return None
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
-
-    def kill(self) -> None:
-        """kill -9: no shutdown work at all, as in a crash."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        proc.kill()
-        proc.wait()
 
     def cleanup(self) -> None:
         self.stop()

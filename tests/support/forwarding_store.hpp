@@ -88,4 +88,12 @@ class ForwardingStore : public jobs::JobStore {
   jobs::JobStore& target_;
 };
 
+// The shared store as another process sees it, except that it never
+// delivers a notification: as when they are lost across a reconnect.
+class DeafStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  jobs::Subscription subscribe(jobs::StoreListener&) override { return {}; }
+};
+
 }  // namespace visor::test

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "jobs/postgres.hpp"
+#include "jobs/store_factory.hpp"
 
 namespace visor::test {
 
@@ -73,6 +74,14 @@ class PostgresServer {
   void restart() {
     stop();
     start();
+  }
+
+  // A store on the database `uri` (from new_database()); fails the test
+  // when it cannot be opened.
+  static std::unique_ptr<jobs::JobStore> open_store(const std::string& uri, jobs::StoreOptions options = {}) {
+    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::postgres, uri}, options);
+    EXPECT_TRUE(store.ok()) << (store ? "" : store.error().message);
+    return store ? std::move(store).value() : nullptr;
   }
 
  private:

@@ -41,23 +41,11 @@ class TestEngine final : public ocr::Engine {
   bool hold_;
 };
 
-// The shared store, as another process sees it, except that it never
-// delivers a notification: as when they are lost across a reconnect.
-class DeafStore final : public test::ForwardingStore {
- public:
-  using ForwardingStore::ForwardingStore;
-  jobs::Subscription subscribe(jobs::StoreListener&) override { return {}; }
-};
-
 class WorkerPoolOnPostgresTest : public ::testing::Test {
  protected:
   void SetUp() override { TestEngine::started = 0; }
 
-  std::unique_ptr<jobs::JobStore> open() {
-    auto store = jobs::open_job_store({jobs::StoreLocation::Kind::postgres, uri_}, jobs::StoreOptions{});
-    EXPECT_TRUE(store.ok()) << (store ? "" : store.error().message);
-    return std::move(store).value();
-  }
+  std::unique_ptr<jobs::JobStore> open() { return test::PostgresServer::open_store(uri_); }
 
   std::string submit(jobs::JobStore& store) {
     jobs::NewJob job;
@@ -106,7 +94,7 @@ TEST_F(WorkerPoolOnPostgresTest, AnIdleWorkerTakesWorkAnotherNodeQueuedAsSoonAsI
 
 TEST_F(WorkerPoolOnPostgresTest, WhenNotificationsAreLostTheSlowPollStillFindsTheWork) {
   auto target = open();
-  DeafStore deaf(*target);
+  test::DeafStore deaf(*target);
   auto api_store = open();
   WorkerPool pool(deaf, [] { return std::make_unique<TestEngine>(false); }, options(1s));
   std::this_thread::sleep_for(500ms);
