@@ -232,11 +232,15 @@ Result<Pool::Lease> Pool::borrow(std::chrono::milliseconds wait) {
 void Pool::give_back(std::unique_ptr<Connection> conn) {
   const std::lock_guard lock(mutex_);
   if (conn->broken()) {
-    --open_;
+    // Most often the server restarted, and the idle connections are lost
+    // too without knowing it yet: new ones spare the next borrowers a
+    // failed request each.
+    open_ -= 1 + static_cast<int>(idle_.size());
+    idle_.clear();
   } else {
     idle_.push_back(std::move(conn));
   }
-  returned_.notify_one();
+  returned_.notify_all();
 }
 
 }  // namespace visor::jobs::pg

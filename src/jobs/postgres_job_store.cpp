@@ -777,14 +777,19 @@ class PostgresJobStore final : public JobStore {
       auto conn = pool_.borrow();
       if (!conn) return conn.take_error();
       bool committing = false;
+      std::string failed_state;  // read before the rollback clears it
       Status done = [&]() -> Status {
         auto tx = pg::Transaction::begin(**conn);
         if (!tx) return tx.take_error();
-        if (Status s = body(**conn); !s) return s;
-        committing = true;
-        return tx->commit();
+        Status s = body(**conn);
+        if (s) {
+          committing = true;
+          s = tx->commit();
+        }
+        if (!s) failed_state = (*conn)->last_sqlstate();
+        return s;
       }();
-      const bool deadlocked = (*conn)->last_sqlstate() == "40P01" || (*conn)->last_sqlstate() == "40001";
+      const bool deadlocked = failed_state == "40P01" || failed_state == "40001";
       const bool lost_before_commit = (*conn)->broken() && !committing;
       if (done || attempt == kAttempts || !(deadlocked || lost_before_commit)) return done;
     }

@@ -161,6 +161,25 @@ TEST_F(PostgresStoreTest, AServerRestartCostsNothingButTheRequestsWhileItIsDown)
   EXPECT_TRUE(listener.heard("work"));
 }
 
+// After a restart every idle connection of the pool is lost without knowing
+// it; the first request that finds one lost replaces them all, so no
+// request after the server is back fails.
+TEST_F(PostgresStoreTest, NoRequestFailsOnceTheServerIsBackThoughEveryIdleConnectionWasLost) {
+  auto store = open();
+  std::vector<std::thread> users;
+  for (int i = 0; i < 6; ++i) {
+    users.emplace_back([&] {
+      for (int n = 0; n < 20; ++n) EXPECT_TRUE(store->stats(1000).ok());
+    });
+  }
+  for (auto& user : users) user.join();  // the pool holds several idle connections now
+  test::PostgresServer::shared().restart();
+  for (int i = 0; i < 6; ++i) {
+    const Status ping = store->ping();
+    EXPECT_TRUE(ping.ok()) << "request " << i << ": " << ping.error().message;
+  }
+}
+
 TEST_F(PostgresStoreTest, NodesStartingAtOnceMigrateOneAfterTheOther) {
   // A fresh database, migrated by several stores at once.
   const std::string uri = test::PostgresServer::shared().new_database();
