@@ -172,7 +172,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
   const auto pages_text = target.param("pages");
   const auto want_pages = pages_text ? parse_bool(*pages_text) : std::optional<bool>(false);
   if (!want_pages) {
-    co_await write_response(c, error_response(http::status::unprocessable_entity, "pages must be true or false"),
+    co_await write_response(c, error_response(Error::invalid_request("pages must be true or false")),
                             parser, false);
     co_return;
   }

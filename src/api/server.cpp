@@ -181,7 +181,7 @@ Response api_index_response() {
 // An embedded file; 404 {"detail"} when there is none by that name.
 Response asset_response(std::string_view name) {
   const Asset* asset = find_asset(name);
-  if (asset == nullptr) return error_response(http::status::not_found, "Not Found");
+  if (asset == nullptr) return error_response(Error::not_found("Not Found"));
   Response response(http::status::ok, 11);
   response.set(http::field::content_type, asset->content_type);
   // Embedded files change only with the binary; a short max-age keeps an
@@ -212,13 +212,13 @@ awaitable<Response> answer(Connection& c, const Route& route, const Target& targ
     case RouteId::result: {
       const auto annotate_text = target.param("annotate");
       const auto annotate = annotate_text ? parse_bool(*annotate_text) : std::optional<bool>(false);
-      if (!annotate) co_return error_response(http::status::unprocessable_entity, "annotate must be true or false");
+      if (!annotate) co_return error_response(Error::invalid_request("annotate must be true or false"));
       co_return co_await c.service.result(route.job_id, *annotate, caller);
     }
     case RouteId::preflight:
       co_return preflight_response(parser.get()[http::field::access_control_request_headers]);
     case RouteId::method_not_allowed: co_return error_response(http::status::method_not_allowed, "Method Not Allowed");
-    default: co_return error_response(http::status::not_found, "Not Found");
+    default: co_return error_response(Error::not_found("Not Found"));
   }
 }
 

@@ -407,27 +407,26 @@ asio::awaitable<Response> Service::page_image(std::string job_id, std::string_vi
   auto job = co_await find_job(job_id, caller);
   if (!job) co_return error_response(job.error());
   const auto index = parse_int(page);
-  if (!index || *index < 0) co_return error_response(http::status::unprocessable_entity, "page must be a page index (0, 1, ...)");
+  if (!index || *index < 0) co_return error_response(Error::invalid_request("page must be a page index (0, 1, ...)"));
   if (*index >= job->total_pages) {
-    co_return error_response(http::status::not_found, "Job " + job->id + " has " + std::to_string(job->total_pages) +
-                                                           " pages; there is no page " + std::to_string(*index));
+    co_return error_response(Error::not_found("Job " + job->id + " has " + std::to_string(job->total_pages) +
+                                              " pages; there is no page " + std::to_string(*index)));
   }
   int dpi = job->dpi;
   if (auto text = target.param("dpi")) {
     const auto asked = parse_int(*text);
     if (!asked || *asked < kMinImageDpi || *asked > job->dpi) {
-      co_return error_response(http::status::unprocessable_entity,
-                               "dpi must be an integer from " + std::to_string(kMinImageDpi) + " to the job's " +
-                                   std::to_string(job->dpi));
+      co_return error_response(Error::invalid_request("dpi must be an integer from " + std::to_string(kMinImageDpi) +
+                                                      " to the job's " + std::to_string(job->dpi)));
     }
     dpi = *asked;
   }
   if (jobs::effective_status(*job, util::now_ms()) == jobs::JobStatus::expired) {
-    co_return error_response(http::status::not_found, expired_message(options_.result_ttl));
+    co_return error_response(Error::not_found(expired_message(options_.result_ttl)));
   }
   auto png = co_await run_blocking(blocking_, [&] { return render_page_png(*job, *index, dpi); });
   if (!png && png.error().kind == Error::Kind::not_found) {
-    co_return error_response(http::status::not_found, expired_message(options_.result_ttl));
+    co_return error_response(Error::not_found(expired_message(options_.result_ttl)));
   }
   if (!png) co_return error_response(png.error());
   Response response(http::status::ok, 11);
