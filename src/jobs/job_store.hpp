@@ -185,8 +185,11 @@ class JobStore {
   // has ended, of a pending or running job with fewer than
   // max_pages_in_flight_per_job live leases. Jobs with the fewest pages in
   // flight go first, then the oldest. Marks the job running. A page whose
-  // lease ended max_attempts times becomes a page error instead.
-  // Returns nullopt when nothing is runnable.
+  // lease ended max_attempts times becomes a page error instead. The lease
+  // token is unique: every renewal and result of the page is fenced by it.
+  // Returns nullopt when nothing is runnable (on a store shared by many
+  // claimers, also when every runnable job stayed held by other claims
+  // through a few retries; callers look again later anyway).
   virtual Result<std::optional<PageTask>> lease_page(const LeaseRequest& request) = 0;
 
   // Extends a live lease; conflict when the lease was lost.
