@@ -59,7 +59,7 @@ TEST(StorePolicyTest, DocumentsMayFillFourFifthsOfASizeLimitedStore) {
 }
 
 TEST(StorePolicyTest, StreamSlotsAreRefusedOverTheTotalFirstThenOverTheOwnersShare) {
-  StreamSlotRequest request{.owner = "k", .per_owner_limit = 2, .total_limit = 3};
+  StreamSlotRequest request{.slot_id = "s", .node_id = "n", .owner = "k", .per_owner_limit = 2, .total_limit = 3};
   EXPECT_EQ(StorePolicy::slot_admission(request, 2, 1), SlotAdmission::admitted);
   EXPECT_EQ(StorePolicy::slot_admission(request, 2, 2), SlotAdmission::owner_full);
   EXPECT_EQ(StorePolicy::slot_admission(request, 3, 0), SlotAdmission::total_full);
