@@ -87,11 +87,12 @@ void ApiMetrics::count_request(std::string_view route, unsigned status) {
   http_requests_.with({route, std::to_string(status)}).add();
 }
 
-Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, ServiceOptions options,
-                 const ModelCatalog& models, pdf::DocumentTool& documents, util::metrics::Registry& metrics,
-                 ServiceHooks hooks)
+Service::Service(jobs::JobStore& store, asio::thread_pool& blocking, asio::thread_pool& document_waits,
+                 ServiceOptions options, const ModelCatalog& models, pdf::DocumentTool& documents,
+                 util::metrics::Registry& metrics, ServiceHooks hooks)
     : store_(store),
       blocking_(blocking),
+      document_waits_(document_waits),
       options_(options),
       models_(models),
       documents_(documents),
@@ -242,7 +243,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   }
 
   // The page count comes from a child process: this one never parses uploads.
-  auto facts = co_await run_blocking(blocking_, [&] { return documents_.inspect(*bytes); });
+  auto facts = co_await run_blocking(document_waits_, [&] { return documents_.inspect(*bytes); });
   if (!facts) co_return facts.take_error();
   const int pages = facts->page_count;
   if (pages > options_.max_pages) {
@@ -424,7 +425,7 @@ asio::awaitable<Response> Service::page_image(std::string job_id, std::string_vi
   if (jobs::effective_status(*job, util::now_ms()) == jobs::JobStatus::expired) {
     co_return error_response(Error::not_found(expired_message(options_.result_ttl)));
   }
-  auto png = co_await run_blocking(blocking_, [&] { return render_page_png(*job, *index, dpi); });
+  auto png = co_await run_blocking(document_waits_, [&] { return render_page_png(*job, *index, dpi); });
   if (!png && png.error().kind == Error::Kind::not_found) {
     co_return error_response(Error::not_found(expired_message(options_.result_ttl)));
   }
@@ -497,7 +498,7 @@ asio::awaitable<Response> Service::result_for(const jobs::Job& job, bool annotat
 
   json images = json::array();
   if (annotate && job.model == "dotsocr") {
-    auto drawn = co_await run_blocking(blocking_, [&] { return annotate_pages(job, *pages); });
+    auto drawn = co_await run_blocking(document_waits_, [&] { return annotate_pages(job, *pages); });
     if (!drawn) co_return error_response(drawn.error());
     images = std::move(*drawn);
   }

@@ -125,13 +125,15 @@ class ApiMetrics {
 
 class Service {
  public:
-  // REQUIRES: store, blocking pool, catalog, document tool and registry
-  // outlive the service, and only the service renders the registry (its
-  // collector reads the store through the service). Uploads are read only
-  // through `documents` (in a child process), never in this process.
-  Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, ServiceOptions options,
-          const ModelCatalog& models, pdf::DocumentTool& documents, util::metrics::Registry& metrics,
-          ServiceHooks hooks);
+  // REQUIRES: store, pools, catalog, document tool and registry outlive
+  // the service, and only the service renders the registry (its collector
+  // reads the store through the service). Uploads are read only through
+  // `documents` (in a child process), never in this process. Store calls
+  // run on `blocking`; waits for the document tool's child processes on
+  // `document_waits`, whose size bounds how many children run at once.
+  Service(jobs::JobStore& store, boost::asio::thread_pool& blocking, boost::asio::thread_pool& document_waits,
+          ServiceOptions options, const ModelCatalog& models, pdf::DocumentTool& documents,
+          util::metrics::Registry& metrics, ServiceHooks hooks);
 
   const ServiceOptions& options() const { return options_; }
 
@@ -209,6 +211,7 @@ class Service {
 
   jobs::JobStore& store_;
   boost::asio::thread_pool& blocking_;
+  boost::asio::thread_pool& document_waits_;
   ServiceOptions options_;
   const ModelCatalog& models_;
   pdf::DocumentTool& documents_;

@@ -32,7 +32,13 @@
 namespace visor::cli {
 namespace {
 
-constexpr int kBlockingThreads = 4;
+// Threads for store calls: every open SSE stream takes and gives back a slot
+// in the store, so a thousand streams churning need more than a handful
+// (a load run with 4 did 132 submits/s, with 16 274/s).
+constexpr int kBlockingThreads = 16;
+// Threads waiting for the child processes that read uploads: at most this
+// many run at once, each within --document-memory.
+constexpr int kDocumentThreads = 4;
 
 std::vector<OptionSpec> serve_options() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -235,6 +241,7 @@ int serve(ServeConfig config) {
   start_workers(config, jobs, reports, workers);
   const jobs::Maintenance maintenance(jobs, maintenance_options(config.worker));
   boost::asio::thread_pool blocking(kBlockingThreads);
+  boost::asio::thread_pool document_waits(kDocumentThreads);
   // Uploads are read in bounded child processes, never in this one.
   const auto documents = pdf::make_isolated_document_tool(config.documents);
   api::ServiceHooks hooks;
@@ -243,7 +250,8 @@ int serve(ServeConfig config) {
     hooks.live_workers = [&workers] { return workers->running(); };
   }
   config.service.node_id = config.worker.pool.node_id;
-  api::Service service(jobs, blocking, config.service, catalog, *documents, metrics, std::move(hooks));
+  api::Service service(jobs, blocking, document_waits, config.service, catalog, *documents, metrics,
+                       std::move(hooks));
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";
@@ -257,6 +265,7 @@ int serve(ServeConfig config) {
                                     {"port", std::to_string(server.port())}});
   server.run();
   blocking.join();
+  document_waits.join();
   util::log_info("server.stopped");
   return 0;
 }
