@@ -5,8 +5,11 @@
 // processes, each with its own connections as worker processes have,
 // claim pages and record a result for each (a no-op engine) until the
 // queue is empty or S seconds have passed. Prints one JSON line:
-// {"store", "processes", "pages", "seconds", "claims_per_second"}, where a
-// claim is a lease_page and the complete_page that records its result.
+// {"store", "processes", "pages", "seconds", "claims_per_second",
+// "store_busy"}, where a claim is a lease_page and the complete_page that
+// records its result, and store_busy counts the calls the store answered
+// `unavailable` (a SQLite file locked longer than its busy timeout), which
+// are retried after 10 ms as a worker retries them.
 //
 // Exit status: 0 on success, 1 when the store fails, 2 on bad arguments.
 
@@ -18,6 +21,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "jobs/store_factory.hpp"
@@ -98,6 +102,17 @@ Status queue_jobs(jobs::JobStore& store, const Settings& settings) {
   const auto end = Clock::now() + std::chrono::seconds(settings.seconds);
   const std::string worker = "bench:" + std::to_string(::getpid()) + "/" + std::to_string(index);
   long claimed = 0;
+  long busy = 0;
+  // A store error other than `unavailable` ends the run; `unavailable` is
+  // counted and tried again.
+  const auto usable = [&](const Error& error) {
+    if (error.kind != Error::Kind::unavailable) {
+      std::cerr << "visor_queue_bench: " << error.message << "\n";
+      ::_exit(1);
+    }
+    ++busy;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
   int empty = 0;
   while (empty < 3 && Clock::now() < end) {
     auto task = (*store)->lease_page({.worker_id = worker,
@@ -105,21 +120,22 @@ Status queue_jobs(jobs::JobStore& store, const Settings& settings) {
                                       .lease_duration = std::chrono::seconds(60),
                                       .max_pages_in_flight_per_job = settings.max_pages_per_job});
     if (!task) {
-      std::cerr << "visor_queue_bench: " << task.error().message << "\n";
-      ::_exit(1);
+      usable(task.error());
+      continue;
     }
     if (!task->has_value()) {
       ++empty;
       continue;
     }
     empty = 0;
-    if (Status s = (*store)->complete_page(**task, R"({"status":"success","data":[]})", "none", util::now_ms()); !s) {
-      std::cerr << "visor_queue_bench: " << s.error().message << "\n";
-      ::_exit(1);
+    for (;;) {
+      Status s = (*store)->complete_page(**task, R"({"status":"success","data":[]})", "none", util::now_ms());
+      if (s) break;
+      usable(s.error());
     }
     ++claimed;
   }
-  const std::string line = std::to_string(claimed) + "\n";
+  const std::string line = std::to_string(claimed) + " " + std::to_string(busy) + "\n";
   if (::write(report, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(1);
   ::_exit(0);
 }
@@ -167,12 +183,18 @@ int main(int argc, char** argv) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   long claimed = 0;
+  long busy = 0;
   FILE* counts = ::fdopen(report[0], "r");
-  for (long n = 0; std::fscanf(counts, "%ld", &n) == 1;) claimed += n;
+  for (long n = 0, b = 0; std::fscanf(counts, "%ld %ld", &n, &b) == 2;) {
+    claimed += n;
+    busy += b;
+  }
   std::fclose(counts);
   if (failed) return 1;
-  std::printf("{\"store\": \"%s\", \"processes\": %d, \"pages\": %ld, \"seconds\": %.3f, \"claims_per_second\": %.1f}\n",
-              settings->store.kind == jobs::StoreLocation::Kind::sqlite ? "sqlite" : "postgres", settings->processes,
-              claimed, seconds, static_cast<double>(claimed) / seconds);
+  std::printf(
+      "{\"store\": \"%s\", \"processes\": %d, \"pages\": %ld, \"seconds\": %.3f, \"claims_per_second\": %.1f, "
+      "\"store_busy\": %ld}\n",
+      settings->store.kind == jobs::StoreLocation::Kind::sqlite ? "sqlite" : "postgres", settings->processes, claimed,
+      seconds, static_cast<double>(claimed) / seconds, busy);
   return 0;
 }

@@ -134,10 +134,15 @@ class PostgresServer:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return cmd
 
-    def _run(self, tool: str, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    def run_tool(self, tool: str, *args: str, timeout: float = 60, check: bool = True,
+                 env_extra: dict | None = None) -> subprocess.CompletedProcess:
+        """Runs one of PostgreSQL's programs (psql, pgbench, pg_test_fsync,
+        ...) as the server runs (as `postgres` when root); PostgresError
+        when `check` and it fails."""
         # cwd: a directory postgres may enter (it may not enter root's cwd).
+        env = {**self._env(), **(env_extra or {})}
         proc = subprocess.run(self._cmd(tool, *args), capture_output=True, text=True, timeout=timeout,
-                              env=self._env(), stdin=subprocess.DEVNULL, cwd=self.tmp or "/")
+                              env=env, stdin=subprocess.DEVNULL, cwd=self.tmp or "/")
         if check and proc.returncode != 0:
             raise PostgresError(f"{tool} {' '.join(args)} exited with {proc.returncode}:\n"
                                 f"{proc.stdout}{proc.stderr}")
@@ -177,7 +182,7 @@ class PostgresServer:
                     os.chown(path, self._user.pw_uid, self._user.pw_gid)
                 if not os.access(parent, os.X_OK) or not (parent.stat().st_mode & 0o001):
                     raise RuntimeError(f"{parent} is not traversable by the postgres user; set TMPDIR")
-            self._run("initdb", "-D", str(self.data_dir), "-A", "trust", "-U", "postgres", "--no-sync",
+            self.run_tool("initdb", "-D", str(self.data_dir), "-A", "trust", "-U", "postgres", "--no-sync",
                       "-E", "UTF8", "--locale=C", "--no-instructions", timeout=120)
             for attempt in range(3):
                 try:
@@ -198,7 +203,7 @@ class PostgresServer:
         """Starts the server on the existing data directory and port (after
         stop() or kill()); returns once it accepts connections."""
         self._remove_stale_pid_file()
-        self._run("pg_ctl", "start", "-w", "-t", str(int(timeout)), "-D", str(self.data_dir),
+        self.run_tool("pg_ctl", "start", "-w", "-t", str(int(timeout)), "-D", str(self.data_dir),
                   "-l", str(self.log_path), "-o", self._server_options(), timeout=timeout + 30)
         return self
 
@@ -206,7 +211,7 @@ class PostgresServer:
         """pg_ctl stop -m smart|fast|immediate; nothing when not running."""
         if self.data_dir is None or not self.running():
             return
-        self._run("pg_ctl", "stop", "-w", "-t", str(int(timeout)), "-m", mode, "-D", str(self.data_dir),
+        self.run_tool("pg_ctl", "stop", "-w", "-t", str(int(timeout)), "-m", mode, "-D", str(self.data_dir),
                   timeout=timeout + 30)
 
     def restart(self, mode: str = "fast", timeout: float = 60) -> None:
@@ -287,7 +292,7 @@ class PostgresServer:
     def psql(self, sql: str, db: str = "visor", timeout: float = 60) -> list[tuple[str, ...]]:
         """Runs `sql` (one or more statements) and returns the rows of the
         last one as tuples of strings (NULL as ""); PostgresError on failure."""
-        proc = self._run("psql", "-X", "-q", "-At", "-F", FIELD_SEP, "-R", RECORD_SEP, "-v", "ON_ERROR_STOP=1",
+        proc = self.run_tool("psql", "-X", "-q", "-At", "-F", FIELD_SEP, "-R", RECORD_SEP, "-v", "ON_ERROR_STOP=1",
                          "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql,
                          timeout=timeout)
         out = proc.stdout
