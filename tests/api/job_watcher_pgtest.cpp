@@ -9,6 +9,7 @@
 #include "api/job_watcher.hpp"
 #include "jobs/store_factory.hpp"
 #include "support/forwarding_store.hpp"
+#include "support/test_job.hpp"
 #include "support/postgres_server.hpp"
 #include "util/time.hpp"
 
@@ -23,13 +24,7 @@ class JobWatcherOnPostgresTest : public ::testing::Test {
   std::unique_ptr<jobs::JobStore> open() { return test::PostgresServer::open_store(uri_); }
 
   jobs::Job submit(jobs::JobStore& store) {
-    jobs::NewJob job;
-    job.submitted_at = util::now_ms();
-    job.id = jobs::new_job_id(job.submitted_at);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
-    job.total_pages = 1;
-    job.document = std::make_shared<const std::string>("%PDF");
+    const jobs::NewJob job = test::new_job(1, util::now_ms());
     EXPECT_TRUE(store.create_job(job).ok());
     return *store.get_job(job.id);
   }

@@ -20,6 +20,7 @@
 
 #include "jobs/job_store.hpp"
 #include "jobs/page_result.hpp"
+#include "support/test_job.hpp"
 
 namespace visor::jobs {
 
@@ -38,15 +39,9 @@ class JobStoreContractTest : public ::testing::Test {
 
   NewJob new_job(int pages, std::int64_t now, std::string owner = "", std::string key = "",
                  std::string fingerprint = "") {
-    NewJob job;
-    job.id = new_job_id(now);
+    NewJob job = test::new_job(pages, now, std::make_shared<const std::string>("%PDF-1.4 bytes\0with nul", 22));
     job.owner = std::move(owner);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
     job.dpi = 150;
-    job.total_pages = pages;
-    job.submitted_at = now;
-    job.document = std::make_shared<const std::string>("%PDF-1.4 bytes\0with nul", 22);
     job.idempotency_key = std::move(key);
     job.fingerprint = std::move(fingerprint);
     return job;

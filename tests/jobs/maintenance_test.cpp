@@ -3,6 +3,7 @@
 #include "jobs/maintenance.hpp"
 #include "jobs/store_factory.hpp"
 #include "support/test_dir.hpp"
+#include "support/test_job.hpp"
 
 namespace visor::jobs {
 namespace {
@@ -25,13 +26,7 @@ class MaintenanceTest : public ::testing::Test {
   }
 
   std::string submit(JobStore& store, std::int64_t now) {
-    NewJob job;
-    job.id = new_job_id(now);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
-    job.total_pages = 1;
-    job.submitted_at = now;
-    job.document = std::make_shared<const std::string>("%PDF");
+    const NewJob job = test::new_job(1, now);
     EXPECT_TRUE(store.create_job(job).ok());
     return job.id;
   }

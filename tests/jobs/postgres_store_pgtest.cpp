@@ -9,6 +9,7 @@
 #include "jobs/store_factory.hpp"
 #include "job_store_contract.hpp"
 #include "support/postgres_server.hpp"
+#include "support/test_job.hpp"
 
 namespace visor::jobs {
 namespace {
@@ -70,14 +71,7 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   static NewJob job(std::int64_t now, int pages = 2) {
-    NewJob job;
-    job.id = new_job_id(now);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
-    job.total_pages = pages;
-    job.submitted_at = now;
-    job.document = std::make_shared<const std::string>(std::string("%PDF\0\xff\x01 binary", 14));
-    return job;
+    return test::new_job(pages, now, std::make_shared<const std::string>(std::string("%PDF\0\xff\x01 binary", 14)));
   }
 
   PostgresHarness harness_;

@@ -6,6 +6,7 @@
 #include "jobs/sqlite_schema.hpp"
 #include "job_store_contract.hpp"
 #include "support/test_dir.hpp"
+#include "support/test_job.hpp"
 
 namespace visor::jobs {
 namespace {
@@ -34,14 +35,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   static NewJob job(std::int64_t now, std::size_t document_bytes = 16) {
-    NewJob job;
-    job.id = new_job_id(now);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
-    job.total_pages = 2;
-    job.submitted_at = now;
-    job.document = std::make_shared<const std::string>(document_bytes, 'x');
-    return job;
+    return test::new_job(2, now, std::make_shared<const std::string>(document_bytes, 'x'));
   }
 
   SqliteHarness harness_;

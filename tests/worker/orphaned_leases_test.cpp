@@ -7,6 +7,7 @@
 
 #include "jobs/store_factory.hpp"
 #include "support/test_dir.hpp"
+#include "support/test_job.hpp"
 #include "worker/orphaned_leases.hpp"
 
 namespace visor::worker {
@@ -20,13 +21,7 @@ class OrphanedLeasesTest : public ::testing::Test {
     auto store = jobs::open_job_store({jobs::StoreLocation::Kind::sqlite, (dir_ / "visor.db").string()}, {});
     ASSERT_TRUE(store.ok());
     store_ = std::move(store).value();
-    jobs::NewJob job;
-    job.id = jobs::new_job_id(1000);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
-    job.total_pages = 4;
-    job.submitted_at = 1000;
-    job.document = std::make_shared<const std::string>("%PDF");
+    const jobs::NewJob job = test::new_job(4, 1000);
     ASSERT_TRUE(store_->create_job(job).ok());
   }
 

@@ -12,6 +12,7 @@
 #include "jobs/job_store.hpp"
 #include "jobs/store_factory.hpp"
 #include "support/test_pdf.hpp"
+#include "support/test_job.hpp"
 #include "util/time.hpp"
 #include "worker/page_processor.hpp"
 #include "worker/worker_pool.hpp"
@@ -175,13 +176,7 @@ class WatchdogTest : public ::testing::Test {
     auto store = jobs::open_job_store({jobs::StoreLocation::Kind::sqlite, (dir_ / "visor.db").string()}, {});
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
-    jobs::NewJob job;
-    job.submitted_at = util::now_ms();
-    job.id = jobs::new_job_id(job.submitted_at);
-    job.filename = "stuck.pdf";
-    job.model = "dotsocr";
-    job.total_pages = 1;
-    job.document = pdf_bytes({{test::text_page("Stuck")}});
+    const jobs::NewJob job = test::new_job(1, util::now_ms(), pdf_bytes({{test::text_page("Stuck")}}));
     ASSERT_TRUE(store_->create_job(job).ok());
     job_id_ = job.id;
   }

@@ -9,6 +9,7 @@
 
 #include "jobs/store_factory.hpp"
 #include "support/forwarding_store.hpp"
+#include "support/test_job.hpp"
 #include "support/postgres_server.hpp"
 #include "support/test_pdf.hpp"
 #include "util/time.hpp"
@@ -48,14 +49,8 @@ class WorkerPoolOnPostgresTest : public ::testing::Test {
   std::unique_ptr<jobs::JobStore> open() { return test::PostgresServer::open_store(uri_); }
 
   std::string submit(jobs::JobStore& store) {
-    jobs::NewJob job;
-    job.submitted_at = util::now_ms();
-    job.id = jobs::new_job_id(job.submitted_at);
-    job.filename = "a.pdf";
-    job.model = "dotsocr";
+    jobs::NewJob job = test::new_job(1, util::now_ms(), std::make_shared<const std::string>(test::make_pdf({{test::text_page("Hello")}})));
     job.dpi = 72;
-    job.total_pages = 1;
-    job.document = std::make_shared<const std::string>(test::make_pdf({{test::text_page("Hello")}}));
     EXPECT_TRUE(store.create_job(job).ok());
     return job.id;
   }
