@@ -1,9 +1,5 @@
-// Every MuPDF call lives in this file. MuPDF reports errors by longjmp, so
-// each fz_try sits in `guarded()`, whose body only calls MuPDF and stores
-// plain pointers into variables of its caller: no C++ object with a
-// destructor is created inside it and no exception crosses it. Whatever the
-// body created is handed to an owner right after guarded() returns, failed
-// or not, and failures come out as Error values.
+// Opening, rendering and drawing on documents. MuPDF is called only from
+// pdf/, and always through fitz.hpp's guarded().
 
 #include "pdf/document.hpp"
 
@@ -19,81 +15,58 @@
 #include "util/alarm.hpp"
 #include "util/duration.hpp"
 
-extern "C" {
-#include <mupdf/fitz.h>
-#include <mupdf/pdf.h>
-}
+#include "pdf/fitz.hpp"
 
 namespace visor::pdf {
-namespace {
+namespace fitz {
 
-// How far into the file the "%PDF-" header may start (as Acrobat allows).
-constexpr std::size_t kHeaderSearchBytes = 1024;
-
-constexpr char kDamaged[] = "The PDF is damaged and cannot be read";
-
-// Drop functions take (ctx, T*) or, for paths, strokes and text, (ctx, const T*).
-template <class T, auto Drop>
-struct Dropper {
-  fz_context* ctx;
-  void operator()(T* p) const { Drop(ctx, p); }
-};
-template <class T, auto Drop>
-using Owned = std::unique_ptr<T, Dropper<T, Drop>>;
-
-using OwnedDocument = Owned<fz_document, fz_drop_document>;
-using OwnedPage = Owned<fz_page, fz_drop_page>;
-using OwnedPixmap = Owned<fz_pixmap, fz_drop_pixmap>;
-using OwnedBuffer = Owned<fz_buffer, fz_drop_buffer>;
-using OwnedStream = Owned<fz_stream, fz_drop_stream>;
-using OwnedDevice = Owned<fz_device, fz_drop_device>;
-using OwnedFont = Owned<fz_font, fz_drop_font>;
-using OwnedPath = Owned<fz_path, fz_drop_path>;
-using OwnedStroke = Owned<fz_stroke_state, fz_drop_stroke_state>;
-using OwnedText = Owned<fz_text, fz_drop_text>;
-
-template <class Owner, class T>
-Owner own(fz_context* ctx, T* raw) {
-  return Owner(raw, {ctx});
-}
-
-// The limits of the Context that owns `ctx` (its MuPDF user context).
 const RenderLimits& limits_of(fz_context* ctx) {
   static const RenderLimits kDefaults;
   const auto* limits = static_cast<const RenderLimits*>(fz_user_context(ctx));
   return limits != nullptr ? *limits : kDefaults;
 }
 
-// "; raise --some-flag to allow more", naming the setting that raises a
-// limit; "" when none is named.
 std::string raised_by(const std::string& setting) {
   return setting.empty() ? std::string() : "; raise " + setting + " to allow more";
 }
 
-// MuPDF's allocation failures, when the process's address space limit
-// (or the machine) has no room left; the failure's own words would blame
-// the document ("damaged").
 Error out_of_memory(fz_context* ctx) {
   return Error::too_large(std::string("Out of memory (") + fz_caught_message(ctx) + ")" +
                           raised_by(limits_of(ctx).memory_setting));
 }
 
-// Runs `body` under fz_try and returns Error::bad_input("<failure>: <MuPDF
-// message>") if MuPDF throws, or too_large naming the memory limit if an
-// allocation failed. REQUIRES: body only calls MuPDF functions and
-// assigns to variables of the caller; it never throws.
-// Not inlined so that the caller's variables the body writes live in memory
-// of another frame than the one setjmp saves, and keep their values after a
-// longjmp.
-template <class Body>
-[[gnu::noinline]] Status guarded(fz_context* ctx, const char* failure, Body&& body) {
-  bool failed = false;
-  fz_try(ctx) { body(); }
-  fz_catch(ctx) { failed = true; }
-  if (!failed) return {};
-  if (fz_caught(ctx) == FZ_ERROR_MEMORY) return out_of_memory(ctx);
-  return Error::bad_input(std::string(failure) + ": " + fz_caught_message(ctx));
+Status run_page(fz_context* ctx, fz_page* page, fz_device* device, Deadline deadline, const std::stop_token& abandon,
+                const char* doing, const char* failure) {
+  fz_cookie cookie{};
+  const auto stop = [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); };
+  const util::Alarm alarm(deadline, stop);
+  const std::stop_callback on_abandon(abandon, stop);
+  const Status s = guarded(ctx, failure, [&] {
+    fz_run_page(ctx, page, device, fz_identity, &cookie);
+    fz_close_device(ctx, device);
+  });
+  if (abandon.stop_requested()) return Error::conflict(std::string(doing) + " was abandoned");
+  if (alarm.rang()) return Error::timeout(std::string(doing) + " took longer than its time limit");
+  return s;
 }
+
+PixelSpace pixel_space(fz_rect bounds, double dpi) {
+  const auto scale = static_cast<float>(dpi / 72.0);
+  const fz_irect box = fz_round_rect(fz_transform_rect(bounds, fz_scale(scale, scale)));
+  return {fz_concat(fz_scale(scale, scale), fz_translate(static_cast<float>(-box.x0), static_cast<float>(-box.y0))),
+          {0, 0, box.x1 - box.x0, box.y1 - box.y0}};
+}
+
+}  // namespace fitz
+
+namespace {
+
+using namespace fitz;
+
+// How far into the file the "%PDF-" header may start (as Acrobat allows).
+constexpr std::size_t kHeaderSearchBytes = 1024;
+
+constexpr char kDamaged[] = "The PDF is damaged and cannot be read";
 
 void ignore_message(void*, const char*) {}
 
@@ -322,9 +295,8 @@ Result<util::Image> image_of(fz_context* ctx, fz_pixmap* pixmap) {
 }
 
 // Draws `page` through `ctm` on a new white pixmap, as
-// fz_new_pixmap_from_page does, but with a cookie whose abort flag an
-// alarm raises at `deadline`, or `abandon` when it is requested: MuPDF
-// checks it between drawing operations.
+// fz_new_pixmap_from_page does, but stopping at `deadline` or when
+// `abandon` is requested (run_page).
 Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int channels, Deadline deadline,
                               const std::stop_token& abandon) {
   fz_pixmap* pixmap = nullptr;
@@ -336,20 +308,11 @@ Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int
   OwnedPixmap owner = own<OwnedPixmap>(ctx, pixmap);
   if (!s) return s.take_error();
 
-  fz_cookie cookie{};
-  const auto stop_drawing = [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); };
-  const util::Alarm alarm(deadline, stop_drawing);
-  const std::stop_callback on_abandon(abandon, stop_drawing);
   fz_device* device = nullptr;
-  s = guarded(ctx, "The page cannot be rendered", [&] {
-    device = fz_new_draw_device(ctx, ctm, pixmap);
-    fz_run_page(ctx, page, device, fz_identity, &cookie);
-    fz_close_device(ctx, device);
-  });
+  s = guarded(ctx, "The page cannot be rendered", [&] { device = fz_new_draw_device(ctx, ctm, pixmap); });
   const OwnedDevice device_owner = own<OwnedDevice>(ctx, device);
-  // An aborted run may end without an error, leaving the image half drawn.
-  if (abandon.stop_requested()) return Error::conflict("The page was abandoned while it was rendered");
-  if (alarm.rang()) return Error::timeout("The page took longer to render than its time limit");
+  if (!s) return s.take_error();
+  s = run_page(ctx, page, device, deadline, abandon, "Rendering the page", "The page cannot be rendered");
   if (!s) return s.take_error();
   return owner;
 }
@@ -569,6 +532,8 @@ Result<std::string> draw_annotations_png(Context& context, const util::Image& pa
   return png_bytes(ctx, pixmap->get());
 }
 
+std::string mupdf_version() { return FZ_VERSION; }
+
 Result<std::string> encode_png(Context& context, const util::Image& image) {
   fz_context* ctx = context.impl().ctx;
   std::vector<unsigned char> pixels;
@@ -577,9 +542,14 @@ Result<std::string> encode_png(Context& context, const util::Image& image) {
   return png_bytes(ctx, pixmap->get());
 }
 
-}  // namespace visor::pdf
-
-namespace visor::pdf {
+Result<PageContent> Document::read_content(int page_index, double dpi, Deadline deadline, std::stop_token abandon) {
+  if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
+  auto page = impl_->load_page(page_index);
+  if (!page) return page.take_error();
+  auto bounds = impl_->bounds(page->get());
+  if (!bounds) return bounds.take_error();
+  return read_page_content(impl_->ctx, page->get(), *bounds, dpi, deadline, abandon);
+}
 
 Result<PixelSize> Document::pixel_size(int page_index, double dpi) {
   if (dpi <= 0) return Error::invalid_request("The DPI must be positive");
@@ -588,9 +558,8 @@ Result<PixelSize> Document::pixel_size(int page_index, double dpi) {
   auto bounds = impl_->bounds(page->get());
   if (!bounds) return bounds.take_error();
   // The same rounding fz_new_pixmap_from_page applies.
-  const auto scale = static_cast<float>(dpi / 72.0);
-  const fz_irect box = fz_round_rect(fz_transform_rect(*bounds, fz_scale(scale, scale)));
-  return PixelSize{box.x1 - box.x0, box.y1 - box.y0};
+  const fz_irect box = pixel_space(*bounds, dpi).pixels;
+  return PixelSize{box.x1, box.y1};
 }
 
 Result<util::Image> Document::render_to_size(int page_index, int width, int height, int channels,

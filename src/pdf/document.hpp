@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pdf/text_layer.hpp"
 #include "util/image.hpp"
 #include "util/result.hpp"
 
@@ -93,6 +94,13 @@ class Document {
   // The size in pixels of render(page_index, dpi, ...), without rendering.
   Result<PixelSize> pixel_size(int page_index, double dpi);
 
+  // What page `page_index` draws, read from its content without rendering
+  // it, in pixels of the page at `dpi` (see text_layer.hpp). Errors as
+  // render(): bad_input when the page cannot be read, too_large out of
+  // memory, timeout at `deadline`, conflict when abandoned.
+  Result<PageContent> read_content(int page_index, double dpi, Deadline deadline = kNoDeadline,
+                                   std::stop_token abandon = {});
+
   // Renders one page stretched to exactly width × height pixels (vision
   // models expect exact input sizes; rendering at the target size is sharper
   // than resampling a rendered page).
@@ -121,5 +129,8 @@ Result<std::string> draw_annotations_png(Context& context, const util::Image& pa
 
 // Encodes an image (channels 1 or 3) as PNG bytes.
 Result<std::string> encode_png(Context& context, const util::Image& image);
+
+// "1.21.1": the MuPDF this binary was built with.
+std::string mupdf_version();
 
 }  // namespace visor::pdf
