@@ -14,15 +14,17 @@ using namespace detail;
 const Paragraph* find_title(const PageScan& scan, float body_height) {
   if (body_height <= 0) return nullptr;
   const Paragraph* title = nullptr;
-  float title_height = 1.6f * body_height;
+  float title_height = 0;
   for (const Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (const Paragraph& paragraph : block.paragraphs) {
       const bool candidate = paragraph.lines.size() <= 3 && !paragraph.lines.empty() &&
                              paragraph.box.y1 < scan.height / 3 &&
                              margin_category(paragraph, scan.height) == nullptr;
+      const bool bold = std::all_of(paragraph.lines.begin(), paragraph.lines.end(),
+                                    [](const Line& line) { return line.bold; });
       const float height = paragraph_line_height(paragraph);
-      if (candidate && height >= title_height) {
+      if (candidate && height >= (bold ? 1.3f : 1.6f) * body_height && height > title_height) {
         title = &paragraph;
         title_height = height;
       }

@@ -33,6 +33,9 @@ struct Line {
   // height stands in.
   float row_height = 0;
   std::vector<Word> words;  // left to right
+  // Set in a bold face: known from a text layer's fonts; an image gives no
+  // reliable weight, so OCR'd lines never say so.
+  bool bold = false;
 };
 
 struct Paragraph {
@@ -126,8 +129,9 @@ PageScan add_margin_lines(PageScan scan, std::vector<Line> lines);
 
 // The page's title: among paragraphs of text blocks outside the margin zones
 // whose top lies in the upper third of the page, have at most 3 lines and a
-// line height at least 1.6x the body height, the one with the tallest lines.
-// nullptr when none qualifies. The pointer points into `scan`.
+// line height at least 1.6x the body height (1.3x when every line is bold),
+// the one with the tallest lines. nullptr when none qualifies. The pointer
+// points into `scan`.
 const Paragraph* find_title(const PageScan& scan, float body_height);
 
 // A heading by size: at most 2 lines, not ending in sentence punctuation,

@@ -214,7 +214,9 @@ std::string running_signature(std::string_view text) {
   return is_roman_numeral(signature) ? "#" : signature;
 }
 
-bool marks_running_margins(std::string_view engine_name) { return engine_name.starts_with("tesseract"); }
+bool marks_running_margins(std::string_view engine_name) {
+  return engine_name.starts_with("tesseract") || engine_name.starts_with("text layer");
+}
 
 void mark_running_margins(const std::vector<nlohmann::json*>& pages) {
   std::vector<nlohmann::json*> element_pages;

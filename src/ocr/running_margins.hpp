@@ -28,8 +28,9 @@ inline constexpr std::size_t kMaxRunningLength = 120;
 std::string running_signature(std::string_view text);
 
 // Whether the pass applies to pages of the engine named `engine_name`: the
-// embedded engine's only; the remote models judge headers themselves, and
-// their output is passed on as they give it.
+// embedded engine's and those laid out from their text layer (the same
+// rules made both); the remote models judge headers themselves, and their
+// output is passed on as they give it.
 bool marks_running_margins(std::string_view engine_name);
 
 // Marks the running headers and footers of one document. `pages` holds each
