@@ -32,6 +32,7 @@ struct Job {
   std::int64_t started_at = 0;
   std::int64_t completed_at = 0;  // completion or failure time
   std::int64_t expires_at = 0;    // when results are deleted; 0 while unfinished
+  std::string ocr_mode = "auto";  // "auto" | "ocr" | "text": how its pages are read
 
   // Nothing more will happen to it but expiry.
   bool finished() const {
@@ -51,6 +52,7 @@ struct NewJob {
   std::string model;
   int dpi = 200;
   int total_pages = 0;
+  std::string ocr_mode = "auto";
   std::int64_t submitted_at = 0;
   std::shared_ptr<const std::string> document;
   // With a non-empty key, the store remembers (owner, key) -> this job for
@@ -68,6 +70,7 @@ struct PageTask {
   std::string lease_token;
   std::string model;
   int dpi = 200;
+  std::string ocr_mode = "auto";
 };
 
 // A page's stored outcome, in the API's page shape.

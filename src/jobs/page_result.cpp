@@ -2,13 +2,11 @@
 
 namespace visor::jobs {
 
-PageJson page_success(const nlohmann::json& data) { return {{"status", "success"}, {"data", PageJson(data)}}; }
+PageJson page_success(const nlohmann::json& data, std::string_view source) {
+  return {{"status", "success"}, {"data", PageJson(data)}, {"source", source}};
+}
 
 PageJson page_error(std::string_view message) { return {{"status", "error"}, {"error", message}}; }
-
-PageJson page_result(const Result<nlohmann::json>& outcome) {
-  return outcome ? page_success(*outcome) : page_error(outcome.error().message);
-}
 
 std::string page_error_text(std::string_view message) {
   return page_error(message).dump(-1, ' ', false, PageJson::error_handler_t::replace);

@@ -1,6 +1,7 @@
 #pragma once
 // The API's page shape, built here and nowhere else. Every page of a result
-// is {"status": "success", "data": ...} or {"status": "error", "error": "..."}:
+// is {"status": "success", "data": ..., "source": "text-layer" | "ocr"} or
+// {"status": "error", "error": "..."}:
 // the workers store pages in it, the stores write the page errors they
 // decide themselves (attempts used up, a dead worker) in it, and the API
 // reads it back.
@@ -17,11 +18,9 @@ namespace visor::jobs {
 // Keys keep their order ("status" first), as the seed API shows pages.
 using PageJson = nlohmann::ordered_json;
 
-PageJson page_success(const nlohmann::json& data);
+// `source` says which path made the data ("text-layer", "ocr").
+PageJson page_success(const nlohmann::json& data, std::string_view source);
 PageJson page_error(std::string_view message);
-
-// The success page of `outcome`'s data, or the error page of its message.
-PageJson page_result(const Result<nlohmann::json>& outcome);
 
 // page_error(message) as stored JSON text.
 std::string page_error_text(std::string_view message);

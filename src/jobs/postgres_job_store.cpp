@@ -45,7 +45,7 @@ constexpr std::int64_t kLapseCheckInterval = 250;
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode";
 
 Job job_from_row(const pg::Rows& rows, int row) {
   Job job;
@@ -62,6 +62,7 @@ Job job_from_row(const pg::Rows& rows, int row) {
   job.started_at = rows.integer(row, 10);
   job.completed_at = rows.integer(row, 11);
   job.expires_at = rows.integer(row, 12);
+  job.ocr_mode = rows.text(row, 13);
   return job;
 }
 
@@ -104,8 +105,8 @@ struct Statements {
 
   const pg::Statement insert_job{
       "insert_job",
-      "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, " + s.pending + ", $6, $7)"};
+      "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at, ocr_mode) "
+      "VALUES ($1, $2, $3, $4, $5, $6, " + s.pending + ", $6, $7, $8)"};
   const pg::Statement insert_document{"insert_document", "INSERT INTO documents (job_id, bytes) VALUES ($1, $2)"};
   const pg::Statement insert_pages{
       "insert_pages",
@@ -132,7 +133,7 @@ struct Statements {
   const pg::Statement claim{
       "claim",
       "WITH job AS ("
-      "  SELECT id, model, dpi FROM jobs"
+      "  SELECT id, model, dpi, ocr_mode FROM jobs"
       "  WHERE status IN " + s.active + " AND pages_queued > 0 AND pages_leased < $4"
       "  ORDER BY pages_leased, id LIMIT 1 FOR UPDATE SKIP LOCKED"
       "), page AS ("
@@ -148,7 +149,7 @@ struct Statements {
       "    status = " + s.running + ", started_at = CASE WHEN j.started_at = 0 THEN $5 ELSE j.started_at END"
       "  FROM claimed WHERE j.id = claimed.job_id RETURNING j.id"
       ")"
-      " SELECT c.job_id, c.page_index, c.attempts, job.model, job.dpi FROM claimed c, job, counted"};
+      " SELECT c.job_id, c.page_index, c.attempts, job.model, job.dpi, job.ocr_mode FROM claimed c, job, counted"};
 
   // Whether some job is runnable; $1 max pages leased per job.
   const pg::Statement any_runnable{
@@ -356,7 +357,8 @@ class PostgresJobStore final : public JobStore {
                                                   .add(job.model)
                                                   .add(job.dpi)
                                                   .add(job.total_pages)
-                                                  .add(job.submitted_at));
+                                                  .add(job.submitted_at)
+                                                  .add(job.ocr_mode));
           !s) {
         return s.take_error();
       }
@@ -739,6 +741,7 @@ class PostgresJobStore final : public JobStore {
       task.attempt = static_cast<int>(rows->integer(0, 2));
       task.model = rows->text(0, 3);
       task.dpi = static_cast<int>(rows->integer(0, 4));
+      task.ocr_mode = rows->text(0, 5);
       task.lease_token = token;
       return std::optional<PageTask>(std::move(task));
     });

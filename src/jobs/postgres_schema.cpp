@@ -104,8 +104,15 @@ CREATE TABLE leaders (
 );
 )sql";
 
+// How a job's pages are read (ocr_mode). Jobs accepted before it existed
+// were OCR'd, and keep being OCR'd.
+constexpr std::string_view kOcrMode = R"sql(
+ALTER TABLE jobs ADD COLUMN ocr_mode TEXT NOT NULL DEFAULT 'ocr';
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, kInitialSchema},
+    Migration{2, kOcrMode},
 };
 
 }  // namespace

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode";
 
 Job job_from_row(const sqlite::Statement& row) {
   Job job;
@@ -36,6 +36,7 @@ Job job_from_row(const sqlite::Statement& row) {
   job.started_at = row.column_int(10);
   job.completed_at = row.column_int(11);
   job.expires_at = row.column_int(12);
+  job.ocr_mode = row.column_text(13);
   return job;
 }
 
@@ -144,11 +145,12 @@ class SqliteJobStore final : public JobStore {
     return write([&](sqlite::Database& db) -> Status {
       if (Status room = check_room_for(db, job.document->size()); !room) return room;
       auto insert_job = db.prepare(
-          "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?)");
+          "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at, ocr_mode) "
+          "VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?, ?)");
       if (!insert_job) return insert_job.take_error();
       insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
       insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
+      insert_job->bind(8, job.ocr_mode);
       if (Status s = insert_job->run(); !s) return s;
 
       auto insert_document = db.prepare("INSERT INTO documents (job_id, bytes) VALUES (?, ?)");
@@ -737,7 +739,7 @@ class SqliteJobStore final : public JobStore {
   // lowest page that is queued or whose lease has ended.
   static Result<std::optional<PageTask>> pick_page(sqlite::Database& db, const LeaseRequest& request) {
     auto jobs = db.prepare(
-        "SELECT j.id, j.model, j.dpi, "
+        "SELECT j.id, j.model, j.dpi, j.ocr_mode, "
         "  (SELECT COUNT(*) FROM pages q WHERE q.job_id = j.id AND q.state = 'leased' "
         "   AND q.lease_expires_at >= ?1) AS in_flight "
         "FROM jobs j WHERE j.status IN " + sql().active + " AND in_flight < ?2 "
@@ -761,6 +763,7 @@ class SqliteJobStore final : public JobStore {
       task.job_id = jobs->column_text(0);
       task.model = jobs->column_text(1);
       task.dpi = static_cast<int>(jobs->column_int(2));
+      task.ocr_mode = jobs->column_text(3);
       task.page_index = static_cast<int>(page->column_int(0));
       task.attempt = static_cast<int>(page->column_int(1)) + 1;
       return std::optional<PageTask>(std::move(task));

@@ -86,9 +86,16 @@ CREATE TABLE leaders (
 CREATE INDEX pages_leased ON pages (state, lease_owner) WHERE state = 'leased';
 )sql";
 
+// How a job's pages are read (ocr_mode). Jobs accepted before it existed
+// were OCR'd, and keep being OCR'd.
+constexpr std::string_view kOcrMode = R"sql(
+ALTER TABLE jobs ADD COLUMN ocr_mode TEXT NOT NULL DEFAULT 'ocr';
+)sql";
+
 constexpr std::array kMigrations{
     Migration{2, kJobsPagesDocuments},
     Migration{3, kCoordination},
+    Migration{4, kOcrMode},
 };
 
 }  // namespace

@@ -21,11 +21,10 @@ TEST(JobIdTest, IsFcPrefixedUlidAndValidated) {
 }
 
 TEST(PageResultTest, PagesAreSuccessWithDataOrErrorWithAMessageStatusFirst) {
-  EXPECT_EQ(page_result(Result<nlohmann::json>(nlohmann::json::array())).dump(), R"({"status":"success","data":[]})");
-  EXPECT_EQ(page_result(Result<nlohmann::json>(Error::bad_input("unreadable"))).dump(),
-            R"({"status":"error","error":"unreadable"})");
+  EXPECT_EQ(page_success(nlohmann::json::array(), "ocr").dump(), R"({"status":"success","data":[],"source":"ocr"})");
+  EXPECT_EQ(page_error("unreadable").dump(), R"({"status":"error","error":"unreadable"})");
   EXPECT_EQ(page_error_text("a \"quoted\"\nline"), R"({"status":"error","error":"a \"quoted\"\nline"})");
-  EXPECT_TRUE(is_page_success(page_success(nlohmann::json::array())));
+  EXPECT_TRUE(is_page_success(page_success(nlohmann::json::array(), "text-layer")));
   EXPECT_FALSE(is_page_success(page_error("x")));
   EXPECT_FALSE(is_page_success(PageJson("text")));
 }
