@@ -3,6 +3,7 @@
 #include <new>
 #include <system_error>
 
+#include "ocr/text_layer.hpp"
 #include "util/duration.hpp"
 
 namespace visor::worker {
@@ -102,10 +103,10 @@ Result<pdf::Document> PageProcessor::open(std::shared_ptr<const std::string> byt
   return pdf::Document::open(context_, std::move(bytes));
 }
 
-Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
-                                             std::stop_token abandon) {
+Result<PageData> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                       ocr::OcrMode mode, std::stop_token abandon) {
   try {
-    return process_page(document, page_index, dpi, model, abandon);
+    return process_page(document, page_index, dpi, model, mode, abandon);
   } catch (const std::bad_alloc&) {
     return out_of_memory(page_index, "out of memory");
   } catch (const std::system_error& e) {
@@ -115,17 +116,60 @@ Result<nlohmann::json> PageProcessor::process(pdf::Document& document, int page_
   }
 }
 
-Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi,
-                                                   ocr::Model model, const std::stop_token& abandon) {
+Result<PageData> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                             ocr::OcrMode mode, const std::stop_token& abandon) {
   DocumentPage page(*this, document, page_index, abandon);
   auto size = page.pixel_size(dpi);
   if (!size) return size.take_error();
-  if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) return empty_result(model);
+  if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) {
+    return PageData{empty_result(model), ocr::kSourceOcr, engine_.name()};
+  }
+  if (mode != ocr::OcrMode::ocr) {
+    auto read = from_text_layer(document, page_index, dpi, model, mode, abandon);
+    if (!read) return read.take_error();
+    if (*read) return std::move(**read);
+  }
+  return recognise(document, page_index, dpi, model, abandon);
+}
+
+Result<std::optional<PageData>> PageProcessor::from_text_layer(pdf::Document& document, int page_index, int dpi,
+                                                               ocr::Model model, ocr::OcrMode mode,
+                                                               const std::stop_token& abandon) {
+  // Reading the page's content is local work on untrusted data, like rendering.
+  const auto deadline = Clock::now() + limits_.timeout;
+  const auto armed = post(deadline);
+  auto content = unless_late(document.read_content(page_index, dpi, deadline, abandon), deadline, page_index,
+                             limits_.timeout);
+  std::string reason;
+  if (content) {
+    const ocr::TextLayerTrust trust = ocr::judge_text_layer(*content);
+    if (trust.usable) {
+      return std::optional<PageData>(
+          PageData{ocr::text_layer_result(*content, model), ocr::kSourceTextLayer, ocr::text_layer_engine_name()});
+    }
+    reason = trust.reason;
+  } else if (content.error().kind == Error::Kind::bad_input) {
+    reason = "its content cannot be read (" + content.error().message + ")";
+  } else {
+    return content.take_error();  // out of time or memory, abandoned: as for a render
+  }
+  if (mode == ocr::OcrMode::automatic) return std::optional<PageData>();
+  return Error::bad_input("Page " + std::to_string(page_index + 1) + " has no usable text layer: " + reason +
+                          "; ocr_mode text reads text layers only (auto or ocr would OCR the page)");
+}
+
+Result<PageData> PageProcessor::recognise(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                          const std::stop_token& abandon) {
+  DocumentPage page(*this, document, page_index, abandon);
+  const auto made = [this](Result<nlohmann::json> data) -> Result<PageData> {
+    if (!data) return data.take_error();
+    return PageData{std::move(*data), ocr::kSourceOcr, engine_.name()};
+  };
   if (engine_.renders_itself(model)) {
     // Remote requests keep their own timeouts: no deadline, only abandonment.
     const util::Image none;
-    return engine_.recognize(
-        ocr::PageInput{none, dpi, &page, std::chrono::steady_clock::time_point::max(), abandon}, model);
+    return made(engine_.recognize(
+        ocr::PageInput{none, dpi, &page, std::chrono::steady_clock::time_point::max(), abandon}, model));
   }
 
   // Rendering and the embedded engine share one deadline.
@@ -134,8 +178,12 @@ Result<nlohmann::json> PageProcessor::process_page(pdf::Document& document, int 
   auto image =
       unless_late(document.render(page_index, dpi, 1, deadline, abandon), deadline, page_index, limits_.timeout);
   if (!image) return image.take_error();
-  return unless_late(engine_.recognize(ocr::PageInput{*image, dpi, &page, deadline, abandon}, model), deadline,
-                     page_index, limits_.timeout);
+  return made(unless_late(engine_.recognize(ocr::PageInput{*image, dpi, &page, deadline, abandon}, model), deadline,
+                          page_index, limits_.timeout));
+}
+
+jobs::PageJson page_record(const Result<PageData>& outcome) {
+  return outcome ? jobs::page_success(outcome->data, outcome->source) : jobs::page_error(outcome.error().message);
 }
 
 }  // namespace visor::worker

@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobs/page_result.hpp"
 #include "ocr/engine.hpp"
+#include "ocr/model.hpp"
 #include "pdf/document.hpp"
 #include "util/result.hpp"
 
@@ -81,6 +83,18 @@ class LocalDeadline {
   std::atomic<Clock::rep> at_{kNone};
 };
 
+// A page's result: its data in the model's format, the path that made it
+// (ocr::kSourceTextLayer or kSourceOcr) and the engine.
+struct PageData {
+  nlohmann::json data;
+  std::string_view source;
+  std::string engine;
+};
+
+// The page shape of `outcome` (jobs/page_result.hpp): success with its data
+// and source, or an error with its message.
+jobs::PageJson page_record(const Result<PageData>& outcome);
+
 class PageProcessor {
  public:
   // REQUIRES: `engine` and `deadline` (when given) outlive this. The
@@ -91,20 +105,30 @@ class PageProcessor {
   // fail the whole job.
   Result<pdf::Document> open(std::shared_ptr<const std::string> bytes);
 
-  // The page's data in `model`'s format; errors are page errors. too_large
-  // for a page over the pixel limit, over the time limit, or out of memory.
-  // Requesting `abandon` (from any thread) stops rendering and the embedded
-  // engine early; the result is then an error nobody should record.
-  Result<nlohmann::json> process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
-                                 std::stop_token abandon = {});
+  // The page's data in `model`'s format, read as `mode` says: from its
+  // text layer when ocr::judge_text_layer trusts it (automatic, text), else
+  // by the engine (automatic, ocr); in text mode a page without a usable
+  // text layer is a page error naming why. Errors are page errors:
+  // too_large for a page over the pixel limit, over the time limit, or out
+  // of memory. Requesting `abandon` (from any thread) stops reading,
+  // rendering and the embedded engine early; the result is then an error
+  // nobody should record.
+  Result<PageData> process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                           ocr::OcrMode mode = ocr::OcrMode::automatic, std::stop_token abandon = {});
 
   std::string engine_name() const { return engine_.name(); }
   const PageLimits& limits() const { return limits_; }
 
  private:
   class DocumentPage;
-  Result<nlohmann::json> process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
-                                      const std::stop_token& abandon);
+  Result<PageData> process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                ocr::OcrMode mode, const std::stop_token& abandon);
+  // The page from its text layer; nullopt when the layer cannot be
+  // trusted and `mode` lets the engine read it instead.
+  Result<std::optional<PageData>> from_text_layer(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                                                  ocr::OcrMode mode, const std::stop_token& abandon);
+  Result<PageData> recognise(pdf::Document& document, int page_index, int dpi, ocr::Model model,
+                             const std::stop_token& abandon);
   // Posts the deadline of a step of local work for the watchdog.
   LocalDeadline::Armed post(LocalDeadline::Clock::time_point deadline);
 

@@ -104,7 +104,9 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   };
 
   const auto model = ocr::parse_model(task.model).value_or(ocr::Model::dotsocr);
-  auto outcome = processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model, abandon);
+  const auto mode = ocr::parse_ocr_mode(task.ocr_mode).value_or(ocr::OcrMode::ocr);
+  auto outcome =
+      processor.process(*std::get<pdf::Document*>(document), task.page_index, task.dpi, model, mode, abandon);
   const auto elapsed_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (abandon.stop_requested()) {
@@ -115,7 +117,8 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
   }
   if (outcome) {
     util::log_info("page.done", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
-                                 {"attempt", std::to_string(task.attempt)}, {"ms", std::to_string(elapsed_ms)}});
+                                 {"attempt", std::to_string(task.attempt)}, {"ms", std::to_string(elapsed_ms)},
+                                 {"source", std::string(outcome->source)}});
   } else {
     util::log_warn("page.error", {{"job_id", task.job_id}, {"page", std::to_string(task.page_index)},
                                   {"ms", std::to_string(elapsed_ms)}, {"error", outcome.error().message}});
@@ -132,9 +135,9 @@ void process_task(jobs::JobStore& store, PageProcessor& processor, OpenDocument&
     }
     return;
   }
-  count_page(observer, task, processor.engine_name(), outcome ? "success" : "error", seconds);
-  const std::string result = jobs::page_result(outcome).dump();
-  const std::string engine = processor.engine_name();
+  const std::string engine = outcome ? outcome->engine : processor.engine_name();
+  count_page(observer, task, engine, outcome ? "success" : "error", seconds);
+  const std::string result = page_record(outcome).dump();
   if (Status s = record([&] { return store.complete_page(task, result, engine, util::now_ms()); }); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
   }
@@ -345,7 +348,7 @@ void WorkerPool::end_overruns() {
                                           {"error", error.message}, {"exit_status", std::to_string(kOverrunExitStatus)}});
   count_page(options_.observer, task, overrun->engine, "error",
              static_cast<double>((options_.page_limits.timeout + options_.overrun_grace).count()) / 1000.0);
-  if (Status s = store_.complete_page(task, jobs::page_result(error).dump(), overrun->engine, util::now_ms()); !s) {
+  if (Status s = store_.complete_page(task, jobs::page_error_text(error.message), overrun->engine, util::now_ms()); !s) {
     log_store_error("page.result_not_recorded", task, s.error());
   }
   std::_Exit(kOverrunExitStatus);

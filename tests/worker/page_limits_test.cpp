@@ -94,14 +94,14 @@ TEST(PageLimitsTest, APageOverThePixelLimitIsAPageErrorNamingTheFlag) {
   PageProcessor processor(engine, limits_of(1e6, 5min));
   auto document = processor.open(pdf_bytes({{test::text_page("Big")}}));
   ASSERT_TRUE(document.ok());
-  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, Error::Kind::too_large);
   EXPECT_EQ(result.error().message,
             "Page 1 is 8.5 × 11 in; at 200 DPI that is 3.7 million pixels, over the limit of 1 million per page; "
             "raise --max-page-pixels to allow more");
   EXPECT_EQ(engine.calls, 0);
-  EXPECT_TRUE(processor.process(*document, 0, 72, ocr::Model::dotsocr).ok());
+  EXPECT_TRUE(processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr).ok());
 }
 
 TEST(PageLimitsTest, TheEngineGetsTheDeadlineAndItIsPostedWhileItWorks) {
@@ -111,7 +111,7 @@ TEST(PageLimitsTest, TheEngineGetsTheDeadlineAndItIsPostedWhileItWorks) {
   auto document = processor.open(pdf_bytes({{test::text_page("A")}}));
   ASSERT_TRUE(document.ok());
   const auto before = Clock::now();
-  ASSERT_TRUE(processor.process(*document, 0, 72, ocr::Model::dotsocr).ok());
+  ASSERT_TRUE(processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr).ok());
   EXPECT_GE(engine.saw_deadline, before + 1h);
   EXPECT_LE(engine.saw_deadline, Clock::now() + 1h);
   ASSERT_TRUE(engine.saw_posted.has_value());
@@ -124,7 +124,7 @@ TEST(PageLimitsTest, AnEngineStoppedAtTheDeadlineIsAPageTimeoutThatIsNotRetried)
   PageProcessor processor(engine, limits_of(200e6, 300ms));
   auto document = processor.open(pdf_bytes({{test::text_page("A")}}));
   ASSERT_TRUE(document.ok());
-  auto result = processor.process(*document, 0, 72, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   ASSERT_FALSE(result.ok());
   // too_large, not timeout: the worker retries only unavailable and timeout.
   EXPECT_EQ(result.error().kind, Error::Kind::too_large);
@@ -137,7 +137,7 @@ TEST(PageLimitsTest, ARenderPastTheDeadlineIsAPageTimeout) {
   auto document = processor.open(slow_pdf(100'000));
   ASSERT_TRUE(document.ok());
   const auto started = Clock::now();
-  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   EXPECT_LT(Clock::now() - started, 10s) << "the render did not stop";
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message, "Page 1 took longer than the per-page limit of 2 seconds (--page-timeout)");
@@ -150,7 +150,7 @@ TEST(PageLimitsTest, ARemoteModelsOwnTimeoutStaysRetryable) {
   PageProcessor processor(engine, limits_of(200e6, 5min));
   auto document = processor.open(pdf_bytes({{test::text_page("A")}}));
   ASSERT_TRUE(document.ok());
-  auto result = processor.process(*document, 0, 72, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().kind, Error::Kind::timeout);
 }
@@ -161,7 +161,7 @@ TEST(PageLimitsTest, ARemoteModelsRenderPastTheDeadlineIsAPageTimeout) {
   PageProcessor processor(engine, limits_of(200e6, 1s));
   auto document = processor.open(slow_pdf(100'000));
   ASSERT_TRUE(document.ok());
-  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 200, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message, "Page 1 took longer than the per-page limit of 1 second (--page-timeout)");
 }

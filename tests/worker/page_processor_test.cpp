@@ -28,9 +28,11 @@ TEST(PageProcessorTest, RendersGrayscaleAtTheJobDpiForTheEngine) {
   PageProcessor processor(engine);
   auto document = processor.open(pdf_bytes({{test::text_page("Hello")}}));
   ASSERT_TRUE(document.ok()) << document.error().message;
-  auto result = processor.process(*document, 0, 100, ocr::Model::dotsocr);
+  auto result = processor.process(*document, 0, 100, ocr::Model::dotsocr, ocr::OcrMode::ocr);
   ASSERT_TRUE(result.ok()) << result.error().message;
-  EXPECT_EQ(*result, json({{"width", 850}, {"height", 1100}, {"channels", 1}}));
+  EXPECT_EQ(result->data, json({{"width", 850}, {"height", 1100}, {"channels", 1}}));
+  EXPECT_EQ(result->source, ocr::kSourceOcr);
+  EXPECT_EQ(result->engine, "recording");
 }
 
 TEST(PageProcessorTest, PageWithoutVisibleAreaIsEmptyWithoutAskingTheEngine) {
@@ -38,8 +40,8 @@ TEST(PageProcessorTest, PageWithoutVisibleAreaIsEmptyWithoutAskingTheEngine) {
   PageProcessor processor(engine);
   auto document = processor.open(pdf_bytes({{"", 1, 1}, {"", 612, 2}}));
   ASSERT_TRUE(document.ok()) << document.error().message;
-  EXPECT_EQ(*processor.process(*document, 0, 72, ocr::Model::dotsocr), json::array());
-  EXPECT_EQ(*processor.process(*document, 1, 200, ocr::Model::lightonocr), json(""));
+  EXPECT_EQ(processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr)->data, json::array());
+  EXPECT_EQ(processor.process(*document, 1, 200, ocr::Model::lightonocr, ocr::OcrMode::ocr)->data, json(""));
   EXPECT_EQ(engine.calls, 0);
 }
 
