@@ -2,6 +2,7 @@
 // embedded engine and the same page pipeline as the workers; no server, no
 // store.
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -23,6 +24,9 @@ std::vector<OptionSpec> ocr_options() {
   return {
       {"model", "dotsocr", "Output model: dotsocr (layout JSON) or lightonocr (Markdown)"},
       {"dpi", "200", "Rendering resolution, 72 to 600"},
+      {"ocr-mode", "auto",
+       "auto (read a page's own text layer when it can be trusted, else OCR it), ocr (always OCR), or text (text "
+       "layers only: a page without one is a page error)"},
       {"format", "json", "json, or md (Markdown; lightonocr only)"},
       {"help", "", "Show this help", true},
   };
@@ -63,6 +67,8 @@ int ocr_command(int argc, char** argv) {
     return fail("Unsupported model '" + options->get("model") + "'. Available models: " +
                     std::string(ocr::kAvailableModels), 2);
   }
+  const auto mode = ocr::parse_ocr_mode(options->get("ocr-mode"));
+  if (!mode) return fail("--ocr-mode must be one of " + std::string(ocr::kOcrModes), 2);
   const auto dpi_value = util::parse_integer_in(options->get("dpi"), 72, 600, "--dpi");
   if (!dpi_value) return fail(dpi_value.error().message, 2);
   const int dpi = static_cast<int>(*dpi_value);
@@ -79,33 +85,38 @@ int ocr_command(int argc, char** argv) {
   auto document = processor.open(std::move(*bytes));
   if (!document) return fail(document.error().message);
 
-  std::vector<Result<nlohmann::json>> outcomes;
+  std::vector<Result<worker::PageData>> outcomes;
   std::vector<nlohmann::json*> pages;
   for (int page = 0; page < document->page_count(); ++page) {
-    outcomes.push_back(processor.process(*document, page, dpi, *model));
+    outcomes.push_back(processor.process(*document, page, dpi, *model, *mode));
     if (!outcomes.back()) std::cerr << "visor ocr: page " << page << ": " << outcomes.back().error().message << "\n";
   }
   // Running headers and footers are judged over the whole document, as the
   // API does when it assembles a job's results.
-  for (auto& outcome : outcomes) pages.push_back(outcome ? &*outcome : nullptr);
+  for (auto& outcome : outcomes) pages.push_back(outcome ? &outcome->data : nullptr);
   ocr::mark_running_margins(pages);
   jobs::PageJson results = jobs::PageJson::object();
   std::string markdown;
   for (std::size_t page = 0; page < outcomes.size(); ++page) {
     const auto& outcome = outcomes[page];
-    if (outcome && outcome->is_string()) markdown += (markdown.empty() ? "" : "\n\n") + outcome->get<std::string>();
-    results["page_" + std::to_string(page)] = jobs::page_result(outcome);
+    if (outcome && outcome->data.is_string()) {
+      markdown += (markdown.empty() ? "" : "\n\n") + outcome->data.get<std::string>();
+    }
+    results["page_" + std::to_string(page)] = worker::page_record(outcome);
   }
   if (format == "md") {
     std::cout << markdown << "\n";
     return 0;
   }
+  // As the API's metadata: the engine of the first page that has one.
+  const auto first = std::find_if(outcomes.begin(), outcomes.end(), [](const auto& outcome) { return outcome.ok(); });
   const jobs::PageJson out = {{"filename", file_name_of(path)},
                               {"model", std::string(ocr::model_name(*model))},
                               {"dpi", dpi},
+                              {"ocr_mode", std::string(ocr::ocr_mode_name(*mode))},
                               {"total_pages", document->page_count()},
                               {"results", results},
-                              {"metadata", {{"engine", engine->name()}}}};
+                              {"metadata", {{"engine", first != outcomes.end() ? (*first)->engine : engine->name()}}}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }
