@@ -37,6 +37,12 @@ Error out_of_memory(fz_context* ctx) {
 
 Status run_page(fz_context* ctx, fz_page* page, fz_device* device, Deadline deadline, const std::stop_token& abandon,
                 const char* doing, const char* failure) {
+  // Checked first so that a passed deadline or an abandoned page stops even
+  // a page quicker to run than the alarm thread is to start.
+  if (abandon.stop_requested()) return Error::conflict(std::string(doing) + " was abandoned");
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return Error::timeout(std::string(doing) + " took longer than its time limit");
+  }
   fz_cookie cookie{};
   const auto stop = [&cookie] { std::atomic_ref<int>(cookie.abort).store(1); };
   const util::Alarm alarm(deadline, stop);

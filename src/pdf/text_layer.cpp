@@ -133,22 +133,59 @@ T most_common(const std::map<T, int>& counts, T fallback) {
   return it == counts.end() ? fallback : it->first;
 }
 
+// A glyph of horizontal text, as tall as its ink: MuPDF's quad spans the
+// font's whole ascender-to-descender height, a third taller than the
+// letters, while OCR boxes the ink. Wide as its advance, so words stay
+// apart as the quads set them. The quad when the font cannot say (no
+// character map to find the glyph, a broken outline) or its ink lies
+// outside the quad.
+fz_rect glyph_rect(fz_context* ctx, const fz_stext_char* ch) {
+  const fz_rect cell = fz_rect_from_quad(ch->quad);
+  if (ch->c <= ' ' || ch->font == nullptr) return cell;
+  const fz_matrix upright = {ch->size, 0, 0, -ch->size, ch->origin.x, ch->origin.y};
+  fz_rect ink = fz_empty_rect;
+  const Status bounded = guarded(ctx, "The glyph has no outline", [&] {
+    const int gid = fz_encode_character(ctx, ch->font, ch->c);
+    if (gid > 0) ink = fz_bound_glyph(ctx, ch->font, gid, upright);
+  });
+  const float top = std::max(ink.y0, cell.y0);
+  const float bottom = std::min(ink.y1, cell.y1);
+  if (!bounded || fz_is_empty_rect(ink) || bottom <= top) return cell;
+  return {cell.x0, top, cell.x1, bottom};
+}
+
+PixelRect glyphs_box(const std::vector<TextGlyph>& glyphs, PixelRect fallback) {
+  bool any = false;
+  PixelRect box = fallback;
+  for (const TextGlyph& glyph : glyphs) {
+    if (glyph.codepoint == ' ') continue;
+    box = any ? PixelRect{std::min(box.x0, glyph.box.x0), std::min(box.y0, glyph.box.y0),
+                          std::max(box.x1, glyph.box.x1), std::max(box.y1, glyph.box.y1)}
+              : glyph.box;
+    any = true;
+  }
+  return box;
+}
+
 TextLine read_line(fz_context* ctx, const fz_stext_line* line, const PixelSpace& space, float scale) {
   TextLine out;
-  out.box = pixel_rect(line->bbox, space.ctm);
   out.horizontal = std::fabs(line->dir.y) < 0.05f && line->dir.x > 0;
   std::map<float, int> sizes;
   int bold = 0;
   int italic = 0;
   int glyphs = 0;
   for (const fz_stext_char* ch = line->first_char; ch != nullptr; ch = ch->next) {
-    out.glyphs.push_back({static_cast<char32_t>(ch->c < 0 ? 0xFFFD : ch->c), pixel_rect(fz_rect_from_quad(ch->quad), space.ctm)});
+    const fz_rect rect = out.horizontal ? glyph_rect(ctx, ch) : fz_rect_from_quad(ch->quad);
+    out.glyphs.push_back({static_cast<char32_t>(ch->c < 0 ? 0xFFFD : ch->c), pixel_rect(rect, space.ctm)});
     if (ch->c == ' ') continue;
     ++glyphs;
     ++sizes[std::round(ch->size * scale * 10.0f) / 10.0f];
     bold += fz_font_is_bold(ctx, ch->font) != 0 ? 1 : 0;
     italic += fz_font_is_italic(ctx, ch->font) != 0 ? 1 : 0;
   }
+  const PixelRect cell = pixel_rect(line->bbox, space.ctm);
+  out.box = out.horizontal ? glyphs_box(out.glyphs, cell) : cell;
+  out.cell_height = cell.height();
   out.font_size = most_common(sizes, 0.0f);
   out.bold = glyphs > 0 && bold * 2 > glyphs;
   out.italic = glyphs > 0 && italic * 2 > glyphs;

@@ -18,13 +18,16 @@ struct PixelRect {
 
 struct TextGlyph {
   char32_t codepoint = 0;  // U+FFFD when the font maps the glyph to no character
-  PixelRect box;           // the glyph's cell: advance wide, ascender to descender high
+  // Advance wide; in horizontal text as high as its ink (what OCR would
+  // box), else the font's ascender to descender.
+  PixelRect box;
 };
 
 // Glyphs sharing a baseline, left to right (spaces included, as MuPDF
 // inserts them between words).
 struct TextLine {
-  PixelRect box;
+  PixelRect box;  // its glyphs' boxes together
+  float cell_height = 0;  // pixels, its fonts' ascender to descender: steadier than the ink's height
   float font_size = 0;  // pixels, the most common size of its glyphs
   bool bold = false;    // most of its glyphs are set in a bold face
   bool italic = false;
