@@ -102,8 +102,11 @@ float line_height(const Line& line);
 // The median line height of the paragraph; 0 for no lines.
 float paragraph_line_height(const Paragraph& paragraph);
 
-// The median line height over every line of the page's text blocks: the
-// body text size the other size rules compare against. 0 when there is no text.
+// The median line height over every word of the page's text blocks (each
+// line's height counted once per word, so that the size most text is set
+// in wins over a few large short lines: a title above one line of body
+// text): the body text size the other size rules compare against. 0 when
+// there is no text.
 float median_body_line_height(const PageScan& scan);
 
 // --- Page margins ---------------------------------------------------------

@@ -101,7 +101,7 @@ float median_body_line_height(const PageScan& scan) {
   for (const Block& block : scan.blocks) {
     if (block.kind != BlockKind::text) continue;
     for (const Paragraph& paragraph : block.paragraphs) {
-      for (const Line& line : paragraph.lines) heights.push_back(line_height(line));
+      for (const Line& line : paragraph.lines) heights.insert(heights.end(), std::max<std::size_t>(line.words.size(), 1), line_height(line));
     }
   }
   return median(std::move(heights));

@@ -127,7 +127,7 @@ Line line_of(const pdf::TextLine& text) {
   line.bold = text.bold;
   line.words = words_of(text);
   for (const Word& word : line.words) line.box = rules::unite(line.box, word.box);
-  line.row_height = static_cast<float>(line.box.height());
+  line.row_height = text.cell_height > 0 ? text.cell_height : static_cast<float>(line.box.height());
   return line;
 }
 
@@ -392,11 +392,11 @@ std::vector<Line> take_lines_in(std::vector<std::vector<Line>>& blocks, const Bo
 
 TextLayerTrust judge_text_layer(const pdf::PageContent& page) {
   const pdf::TextCensus& census = page.census;
-  if (census.visible < kMinTextGlyphs) {
-    return {false, "the page has no text layer (" + std::to_string(census.visible) + " characters drawn)"};
-  }
   if (census.invisible > census.visible) {
     return {false, "its text is drawn invisibly (render mode 3) over the page, another program's OCR of a scan"};
+  }
+  if (census.visible < kMinTextGlyphs) {
+    return {false, "the page has no text layer (" + std::to_string(census.visible) + " characters drawn)"};
   }
   const double unmapped = static_cast<double>(census.unmapped + census.private_use) / census.visible;
   if (unmapped > kMaxUnmappedShare) {

@@ -16,11 +16,11 @@
 namespace visor::ocr {
 
 // Whether a page's text layer says what the page shows. The rule, in order:
-// - at least kMinTextGlyphs characters drawn visibly, else the page has no
-//   text layer to speak of (a scan, or a page that is one picture);
 // - no more text drawn invisibly (render mode 3) than visibly: invisible
 //   text over a page image is another program's OCR of a scan (ocrmypdf's
 //   GlyphLessFont), not the document's own text;
+// - at least kMinTextGlyphs characters drawn visibly, else the page has no
+//   text layer to speak of (a scan, or a page that is one picture);
 // - at most 5 % of the characters without a Unicode mapping (U+FFFD, no
 //   ToUnicode) or in the Private Use Area (a symbol font's own codes);
 // - at least half of them letters or digits: a broken encoding maps glyphs
