@@ -63,6 +63,8 @@ std::string submission_fingerprint(const Submission& submission, std::string_vie
       .add("\n")
       .add(std::to_string(submission.dpi))
       .add("\n")
+      .add(ocr::ocr_mode_name(submission.ocr_mode))
+      .add("\n")
       .add(document)
       .hex_digest();
 }
@@ -171,6 +173,7 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
         .retry_after(kRetryAfterSeconds);
   }
   Submission submission;
+  submission.ocr_mode = options_.default_ocr_mode;
   if (auto model = target.param("model"); model && !model->empty()) {
     const auto ids = models_.model_ids();
     if (std::find(ids.begin(), ids.end(), *model) == ids.end()) {
@@ -188,6 +191,14 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     }
     submission.dpi = *dpi;
   }
+  if (auto mode_text = target.param("ocr_mode"); mode_text && !mode_text->empty()) {
+    const auto mode = ocr::parse_ocr_mode(*mode_text);
+    if (!mode) {
+      return Error::invalid_request("ocr_mode must be one of " + std::string(ocr::kOcrModes) + ", got '" +
+                                    std::string(*mode_text) + "'");
+    }
+    submission.ocr_mode = *mode;
+  }
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
@@ -204,6 +215,7 @@ jobs::Job accepted_job(const jobs::NewJob& job) {
   accepted.filename = job.filename;
   accepted.model = job.model;
   accepted.dpi = job.dpi;
+  accepted.ocr_mode = job.ocr_mode;
   accepted.total_pages = job.total_pages;
   accepted.submitted_at = job.submitted_at;
   return accepted;
@@ -258,6 +270,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   job.filename = file->filename.empty() ? std::string(kDefaultFilename) : file->filename;
   job.model = submission.model;
   job.dpi = submission.dpi;
+  job.ocr_mode = ocr::ocr_mode_name(submission.ocr_mode);
   job.total_pages = pages;
   job.document = std::move(bytes);
   job.idempotency_key = submission.idempotency_key;
@@ -275,7 +288,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
         .retry_after(kRetryAfterSeconds);
   }
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
-                                   {"pages", std::to_string(job.total_pages)},
+                                   {"ocr_mode", job.ocr_mode}, {"pages", std::to_string(job.total_pages)},
                                    {"bytes", std::to_string(job.document->size())}, {"caller", caller.name}});
   if (hooks_.on_job_created) hooks_.on_job_created();
   co_return Submitted{accepted_job(job), false};

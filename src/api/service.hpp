@@ -23,6 +23,7 @@
 #include "api/multipart.hpp"
 #include "api/views.hpp"
 #include "jobs/job_store.hpp"
+#include "ocr/model.hpp"
 #include "pdf/document_tool.hpp"
 #include "util/metrics.hpp"
 #include "util/periodic.hpp"
@@ -51,6 +52,8 @@ struct ServiceOptions {
   // the store across every node; 0: no limit.
   int max_streams_per_key = 100;
   int max_streams = 4000;
+  // The ocr_mode of a submission that names none.
+  ocr::OcrMode default_ocr_mode = ocr::OcrMode::automatic;
   // Empty: the server is open.
   ApiKeys api_keys;
 };
@@ -73,6 +76,7 @@ class ModelCatalog {
 struct Submission {
   std::string model = "dotsocr";
   int dpi = 200;
+  ocr::OcrMode ocr_mode = ocr::OcrMode::automatic;
   // The Idempotency-Key header; empty when not sent.
   std::string idempotency_key;
 };

@@ -61,6 +61,7 @@ json submit_body(const jobs::Job& job) {
           {"total_pages", job.total_pages},
           {"model", job.model},
           {"dpi", job.dpi},
+          {"ocr_mode", job.ocr_mode},
           {"message",
            "Job submitted successfully. Use /ocr/status/{job_id} to check status or /ocr/stream/{job_id} for "
            "real-time updates."},
@@ -75,6 +76,7 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
                {"model", job.model},
                {"filename", job.filename},
                {"dpi", job.dpi},
+               {"ocr_mode", job.ocr_mode},
                {"total_pages", job.total_pages},
                {"submitted_at", util::format_iso8601(job.submitted_at)},
                {"started_at", optional_time(job.started_at)},
@@ -101,17 +103,20 @@ json results_object(const std::vector<jobs::PageRecord>& pages) {
   return results;
 }
 
+// "engine" keeps its seed meaning (the engine of the first page that has
+// one); "engines" lists every engine that made a page, in page order, since
+// an auto job may read some pages from their text layer and OCR others.
 json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
-  std::string engine;
+  json engines = json::array();
   for (const auto& page : pages) {
-    if (!page.engine.empty()) {
-      engine = page.engine;
-      break;
-    }
+    if (page.engine.empty() || std::find(engines.begin(), engines.end(), page.engine) != engines.end()) continue;
+    engines.push_back(page.engine);
   }
   return {{"filename", job.filename},
           {"dpi", job.dpi},
-          {"engine", engine},
+          {"ocr_mode", job.ocr_mode},
+          {"engine", engines.empty() ? std::string() : engines.front().get<std::string>()},
+          {"engines", std::move(engines)},
           {"submitted_at", util::format_iso8601(job.submitted_at)},
           {"completed_at", optional_time(job.completed_at)}};
 }
@@ -122,6 +127,7 @@ json job_summary(const jobs::Job& job, jobs::JobStatus status) {
                   {"filename", job.filename},
                   {"model", job.model},
                   {"dpi", job.dpi},
+                  {"ocr_mode", job.ocr_mode},
                   {"total_pages", job.total_pages},
                   {"progress", progress_object(job)},
                   {"submitted_at", util::format_iso8601(job.submitted_at)},
@@ -139,6 +145,7 @@ json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& page
           {"total_pages", job.total_pages},
           {"dpi", job.dpi},
           {"model", job.model},
+          {"ocr_mode", job.ocr_mode},
           {"results", results_object(pages)},
           {"annotated_images", std::move(annotated_images)},
           {"metadata", metadata_object(job, pages)},

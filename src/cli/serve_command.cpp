@@ -20,6 +20,7 @@
 #include "cli/options.hpp"
 #include "cli/check.hpp"
 #include "jobs/maintenance.hpp"
+#include "ocr/model.hpp"
 #include "pdf/document_tool.hpp"
 #include "ocr/remote/remote_backends.hpp"
 #include "util/duration.hpp"
@@ -51,6 +52,8 @@ std::vector<OptionSpec> serve_options() {
       {"sse-timeout", "10m", "How long an SSE stream follows a job before a timeout event"},
       {"max-upload", "100MiB", "Largest accepted upload"},
       {"max-pages", "2000", "Most pages accepted in one document"},
+      {"ocr-mode", "auto",
+       "ocr_mode of a job whose submit names none: auto (text layer where trusted), ocr (always OCR) or text"},
       {"document-memory", "2GiB",
        "Address space of each short-lived process that reads an upload for the API (e.g. 2GiB, or unlimited)"},
       {"document-timeout", "30s", "Wall time of each short-lived process that reads an upload for the API"},
@@ -106,6 +109,15 @@ Result<pdf::DocumentToolOptions> document_tool_options(const ParsedOptions& opti
   return documents;
 }
 
+Result<ocr::OcrMode> ocr_mode_option(const ParsedOptions& options) {
+  const auto mode = ocr::parse_ocr_mode(options.get("ocr-mode"));
+  if (!mode) {
+    return Error::bad_input("--ocr-mode must be one of " + std::string(ocr::kOcrModes) + ", got '" +
+                            options.get("ocr-mode") + "'");
+  }
+  return *mode;
+}
+
 Result<api::LogFormat> log_format_option(const std::string& text) {
   if (text == "text") return api::LogFormat::text;
   if (text == "json") return api::LogFormat::json;
@@ -143,6 +155,7 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.service.result_ttl = config.worker.store.result_ttl;
   config.service.sse_timeout = reader.take(duration_option(options, "sse-timeout"));
   config.service.max_pages = reader.take(positive_int(options, "max-pages", 1000000));
+  config.service.default_ocr_mode = reader.take(ocr_mode_option(options), ocr::OcrMode::automatic);
   auto upload = util::parse_size(options.get("max-upload"));
   if (!upload) upload = Error::bad_input("--max-upload: " + upload.error().message);
   config.service.max_upload_bytes = reader.take(std::move(upload));
