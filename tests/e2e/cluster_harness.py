@@ -84,7 +84,7 @@ class ApiNode(VisorServer):
     def command(self) -> list[str]:
         return [str(BINARY), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data", str(self.data_dir), "--workers", "0",
-                *(["--store", self.store] if self.store else []), *self.flags]
+                *(["--store", self.store] if self.store else []), *self.mode_flags(), *self.flags]
 
     @property
     def pid(self) -> int | None:

@@ -164,9 +164,16 @@ class VisorServer(ChildProcess):
         self._log_files: list[Path] = []
 
     # -- process control -------------------------------------------------
+    def mode_flags(self) -> list[str]:
+        """The generated PDFs of these suites are born-digital, and the suites
+        prove the OCR path (its timing, engines, limits), so their jobs are
+        OCR'd unless a test chooses otherwise; test_text_layer.py proves the
+        server's own default, auto."""
+        return [] if "--ocr-mode" in self.flags else ["--ocr-mode", "ocr"]
+
     def command(self) -> list[str]:
         return [str(BINARY), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--data", str(self.data_dir), "--workers", str(self.workers), *self.flags]
+                "--data", str(self.data_dir), "--workers", str(self.workers), *self.mode_flags(), *self.flags]
 
     def start(self, timeout: float = 30.0) -> "VisorServer":
         self.starts += 1
