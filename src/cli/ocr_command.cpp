@@ -11,6 +11,7 @@
 
 #include "cli/command_list.hpp"
 #include "cli/options.hpp"
+#include "cli/worker_settings.hpp"
 #include "jobs/page_result.hpp"
 #include "ocr/engine.hpp"
 #include "ocr/running_margins.hpp"
@@ -67,8 +68,8 @@ int ocr_command(int argc, char** argv) {
     return fail("Unsupported model '" + options->get("model") + "'. Available models: " +
                     std::string(ocr::kAvailableModels), 2);
   }
-  const auto mode = ocr::parse_ocr_mode(options->get("ocr-mode"));
-  if (!mode) return fail("--ocr-mode must be one of " + std::string(ocr::kOcrModes), 2);
+  const auto mode = ocr_mode_option(*options);
+  if (!mode) return fail(mode.error().message, 2);
   const auto dpi_value = util::parse_integer_in(options->get("dpi"), 72, 600, "--dpi");
   if (!dpi_value) return fail(dpi_value.error().message, 2);
   const int dpi = static_cast<int>(*dpi_value);

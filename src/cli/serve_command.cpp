@@ -109,15 +109,6 @@ Result<pdf::DocumentToolOptions> document_tool_options(const ParsedOptions& opti
   return documents;
 }
 
-Result<ocr::OcrMode> ocr_mode_option(const ParsedOptions& options) {
-  const auto mode = ocr::parse_ocr_mode(options.get("ocr-mode"));
-  if (!mode) {
-    return Error::bad_input("--ocr-mode must be one of " + std::string(ocr::kOcrModes) + ", got '" +
-                            options.get("ocr-mode") + "'");
-  }
-  return *mode;
-}
-
 Result<api::LogFormat> log_format_option(const std::string& text) {
   if (text == "text") return api::LogFormat::text;
   if (text == "json") return api::LogFormat::json;

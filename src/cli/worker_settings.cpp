@@ -97,6 +97,15 @@ Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const
   return value;
 }
 
+Result<ocr::OcrMode> ocr_mode_option(const ParsedOptions& options) {
+  const auto mode = ocr::parse_ocr_mode(options.get("ocr-mode"));
+  if (!mode) {
+    return Error::bad_input("--ocr-mode must be one of " + std::string(ocr::kOcrModes) + ", got '" +
+                            options.get("ocr-mode") + "'");
+  }
+  return *mode;
+}
+
 Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name) {
   const std::string text = options.get(name);
   if (text == "unlimited") return std::uint64_t{0};

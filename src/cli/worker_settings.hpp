@@ -13,6 +13,7 @@
 #include "jobs/job_store.hpp"
 #include "jobs/maintenance.hpp"
 #include "jobs/store_factory.hpp"
+#include "ocr/model.hpp"
 #include "ocr/remote/remote_backends.hpp"
 #include "util/log.hpp"
 #include "worker/worker_pool.hpp"
@@ -82,6 +83,8 @@ std::string host_name();
 Result<int> int_option(const ParsedOptions& options, const std::string& name, int min, int max);
 Result<int> positive_int(const ParsedOptions& options, const std::string& name, int max);
 Result<std::chrono::seconds> duration_option(const ParsedOptions& options, const std::string& name);
+// --ocr-mode: auto, ocr or text.
+Result<ocr::OcrMode> ocr_mode_option(const ParsedOptions& options);
 // A size (KiB, MiB, GiB), "auto" (3/4 of the memory of the machine, or of
 // its cgroup when that has less) or "unlimited" (0).
 Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::string& name);

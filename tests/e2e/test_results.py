@@ -10,20 +10,12 @@ import unittest
 import requests
 
 import pdfgen
-from visor_harness import (CATEGORIES, ISO_Z_RE, LETTER_PT, ServerTestCase, corpus_file, page_pixels, png_rows, png_size,
-                           words)
+from visor_harness import (CATEGORIES, ISO_Z_RE, LETTER_PT, ServerTestCase, corpus_file, iou, page_pixels, png_rows,
+                           png_size, words)
 
 PENDING_MESSAGE = "Job is still being processed. Please try again later."
 UNKNOWN_ID = "fc-01JCFZ8X0000000000000000AB"  # well formed, never issued
 ORDER = {"pending": 0, "running": 1, "completed": 2}
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class StatusTransitionsTest(ServerTestCase):

@@ -11,17 +11,9 @@ import unittest
 import requests
 
 import pdfgen
-from visor_harness import ServerTestCase, VisorServer, collect_events, page_pixels, png_size, words
+from visor_harness import ServerTestCase, VisorServer, collect_events, iou, page_pixels, png_size, words
 
 TEXT_ENGINE = re.compile(r"^text layer \(MuPDF [0-9.]+\)$")
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def drawing_only_pdf() -> bytes:
