@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
+#include <unordered_map>
 
 #include "pdf/fitz.hpp"
 
@@ -24,21 +26,59 @@ PixelRect pixel_rect(fz_rect rect, fz_matrix ctm) {
 bool is_private_use(int c) { return (c >= 0xE000 && c <= 0xF8FF) || c >= 0xF0000; }
 bool is_unmapped(int c) { return c < 0x20 || c == 0xFFFD || (c >= 0xD800 && c <= 0xDFFF); }
 
-// The census device: counts the glyphs of text by how they are drawn and
-// notes where images and paths lie, in pixels. Its callbacks run inside
-// fz_run_page: they call only MuPDF functions that cannot throw from there
-// on (bounding boxes), and catch what the standard library throws.
+// Where each drawn glyph's ink lies, in page space, by the pen position it
+// is drawn at (to a hundredth of a point). The structured text keeps no
+// glyph ids, so this is how each of its characters gets the outline of the
+// glyph the page really draws: looking a character up in the font again
+// finds the wrong glyph, or none, in fonts whose character map is not
+// Unicode (the Type 1 stand-ins for the base 14 fonts, subsets).
+using GlyphInks = std::unordered_map<std::uint64_t, fz_rect>;
+
+// Past this many glyphs a page's further characters keep their cells.
+constexpr std::size_t kMaxGlyphInks = 200000;
+
+std::uint64_t pen_key(fz_point pen) {
+  const auto hundredths = [](float v) {
+    return static_cast<std::uint32_t>(static_cast<std::int32_t>(std::lround(v * 100.0f)));
+  };
+  return (std::uint64_t{hundredths(pen.x)} << 32) | hundredths(pen.y);
+}
+
+// The census device: counts the glyphs of text by how they are drawn, notes
+// their ink and where images and paths lie. Its callbacks run inside
+// fz_run_page: MuPDF calls that may throw are guarded, and what the
+// standard library throws is caught.
 struct CensusDevice {
   fz_device super;
   fz_matrix to_pixels;
   PageContent* content;
+  GlyphInks* inks;
   bool overflowed;
 };
 
 CensusDevice& census_of(fz_device* device) { return *reinterpret_cast<CensusDevice*>(device); }
 
-void count_glyphs(fz_device* device, const fz_text* text, bool visible) {
-  TextCensus& census = census_of(device).content->census;
+void note_ink(fz_context* ctx, CensusDevice& census, const fz_text_span* span, const fz_text_item& item,
+              fz_matrix ctm) {
+  if (item.gid < 0 || census.inks->size() >= kMaxGlyphInks) return;
+  fz_matrix trm = span->trm;
+  trm.e = item.x;
+  trm.f = item.y;
+  const fz_matrix placed = fz_concat(trm, ctm);
+  fz_rect ink = fz_empty_rect;
+  try {
+    if (!guarded(ctx, "", [&] { ink = fz_bound_glyph(ctx, span->font, item.gid, placed); })) return;
+    if (fz_is_empty_rect(ink)) return;
+    fz_rect& known = (*census.inks)[pen_key(fz_make_point(placed.e, placed.f))];
+    known = fz_is_empty_rect(known) || fz_is_infinite_rect(known) ? ink : fz_union_rect(known, ink);
+  } catch (const std::bad_alloc&) {
+    census.overflowed = true;
+  }
+}
+
+void count_glyphs(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm, bool visible) {
+  CensusDevice& device_census = census_of(device);
+  TextCensus& census = device_census.content->census;
   for (const fz_text_span* span = text->head; span != nullptr; span = span->next) {
     for (int i = 0; i < span->len; ++i) {
       const int c = span->items[i].ucs;
@@ -46,6 +86,7 @@ void count_glyphs(fz_device* device, const fz_text* text, bool visible) {
       ++(visible ? census.visible : census.invisible);
       if (is_unmapped(c)) ++census.unmapped;
       if (is_private_use(c)) ++census.private_use;
+      note_ink(ctx, device_census, span, span->items[i], ctm);
     }
   }
 }
@@ -60,17 +101,19 @@ void note(fz_device* device, std::vector<PixelRect>& boxes, std::size_t most, fz
   }
 }
 
-void fill_text(fz_context*, fz_device* device, const fz_text* text, fz_matrix, fz_colorspace*, const float*, float,
-               fz_color_params) {
-  count_glyphs(device, text, true);
+void fill_text(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm, fz_colorspace*, const float*,
+               float, fz_color_params) {
+  count_glyphs(ctx, device, text, ctm, true);
 }
 
-void stroke_text(fz_context*, fz_device* device, const fz_text* text, const fz_stroke_state*, fz_matrix,
+void stroke_text(fz_context* ctx, fz_device* device, const fz_text* text, const fz_stroke_state*, fz_matrix ctm,
                  fz_colorspace*, const float*, float, fz_color_params) {
-  count_glyphs(device, text, true);
+  count_glyphs(ctx, device, text, ctm, true);
 }
 
-void ignore_text(fz_context*, fz_device* device, const fz_text* text, fz_matrix) { count_glyphs(device, text, false); }
+void ignore_text(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm) {
+  count_glyphs(ctx, device, text, ctm, false);
+}
 
 void fill_path(fz_context* ctx, fz_device* device, const fz_path* path, int, fz_matrix ctm, fz_colorspace*,
                const float*, float, fz_color_params) {
@@ -101,8 +144,8 @@ void fill_image_mask(fz_context*, fz_device* device, fz_image*, fz_matrix ctm, f
   note(device, census_of(device).content->images, kMaxImages, fz_transform_rect(fz_unit_rect, ctm));
 }
 
-Status take_census(fz_context* ctx, fz_page* page, const PixelSpace& space, PageContent& content, Deadline deadline,
-                   const std::stop_token& abandon) {
+Status take_census(fz_context* ctx, fz_page* page, const PixelSpace& space, PageContent& content, GlyphInks& inks,
+                   Deadline deadline, const std::stop_token& abandon) {
   CensusDevice* census = nullptr;
   Status s = guarded(ctx, "The page cannot be read", [&] {
     census = fz_new_derived_device(ctx, CensusDevice);
@@ -111,6 +154,7 @@ Status take_census(fz_context* ctx, fz_page* page, const PixelSpace& space, Page
   if (!s) return s;
   census->to_pixels = space.ctm;
   census->content = &content;
+  census->inks = &inks;
   census->overflowed = false;
   census->super.fill_text = fill_text;
   census->super.stroke_text = stroke_text;
@@ -136,21 +180,17 @@ T most_common(const std::map<T, int>& counts, T fallback) {
 // A glyph of horizontal text, as tall as its ink: MuPDF's quad spans the
 // font's whole ascender-to-descender height, a third taller than the
 // letters, while OCR boxes the ink. Wide as its advance, so words stay
-// apart as the quads set them. The quad when the font cannot say (no
-// character map to find the glyph, a broken outline) or its ink lies
-// outside the quad.
-fz_rect glyph_rect(fz_context* ctx, const fz_stext_char* ch) {
+// apart as the quads set them. The quad when the glyph's ink is not known
+// (an outline that cannot be read, a character MuPDF made up, as the parts
+// of a ligature) or lies outside it.
+fz_rect glyph_rect(const fz_stext_char* ch, const GlyphInks& inks) {
   const fz_rect cell = fz_rect_from_quad(ch->quad);
-  if (ch->c <= ' ' || ch->font == nullptr) return cell;
-  const fz_matrix upright = {ch->size, 0, 0, -ch->size, ch->origin.x, ch->origin.y};
-  fz_rect ink = fz_empty_rect;
-  const Status bounded = guarded(ctx, "The glyph has no outline", [&] {
-    const int gid = fz_encode_character(ctx, ch->font, ch->c);
-    if (gid > 0) ink = fz_bound_glyph(ctx, ch->font, gid, upright);
-  });
-  const float top = std::max(ink.y0, cell.y0);
-  const float bottom = std::min(ink.y1, cell.y1);
-  if (!bounded || fz_is_empty_rect(ink) || bottom <= top) return cell;
+  if (ch->c <= ' ') return cell;
+  const auto found = inks.find(pen_key(ch->origin));
+  if (found == inks.end()) return cell;
+  const float top = std::max(found->second.y0, cell.y0);
+  const float bottom = std::min(found->second.y1, cell.y1);
+  if (bottom <= top) return cell;
   return {cell.x0, top, cell.x1, bottom};
 }
 
@@ -167,7 +207,8 @@ PixelRect glyphs_box(const std::vector<TextGlyph>& glyphs, PixelRect fallback) {
   return box;
 }
 
-TextLine read_line(fz_context* ctx, const fz_stext_line* line, const PixelSpace& space, float scale) {
+TextLine read_line(fz_context* ctx, const fz_stext_line* line, const PixelSpace& space, float scale,
+                   const GlyphInks& inks) {
   TextLine out;
   out.horizontal = std::fabs(line->dir.y) < 0.05f && line->dir.x > 0;
   std::map<float, int> sizes;
@@ -175,7 +216,7 @@ TextLine read_line(fz_context* ctx, const fz_stext_line* line, const PixelSpace&
   int italic = 0;
   int glyphs = 0;
   for (const fz_stext_char* ch = line->first_char; ch != nullptr; ch = ch->next) {
-    const fz_rect rect = out.horizontal ? glyph_rect(ctx, ch) : fz_rect_from_quad(ch->quad);
+    const fz_rect rect = out.horizontal ? glyph_rect(ch, inks) : fz_rect_from_quad(ch->quad);
     out.glyphs.push_back({static_cast<char32_t>(ch->c < 0 ? 0xFFFD : ch->c), pixel_rect(rect, space.ctm)});
     if (ch->c == ' ') continue;
     ++glyphs;
@@ -193,7 +234,7 @@ TextLine read_line(fz_context* ctx, const fz_stext_line* line, const PixelSpace&
 }
 
 Status read_text(fz_context* ctx, fz_page* page, fz_rect bounds, const PixelSpace& space, double dpi,
-                 PageContent& content, Deadline deadline, const std::stop_token& abandon) {
+                 const GlyphInks& inks, PageContent& content, Deadline deadline, const std::stop_token& abandon) {
   fz_stext_page* text = nullptr;
   fz_device* device = nullptr;
   Status s = guarded(ctx, "The page's text cannot be read", [&] {
@@ -213,7 +254,7 @@ Status read_text(fz_context* ctx, fz_page* page, fz_rect bounds, const PixelSpac
       TextBlock out;
       out.box = pixel_rect(block->bbox, space.ctm);
       for (const fz_stext_line* line = block->u.t.first_line; line != nullptr; line = line->next) {
-        out.lines.push_back(read_line(ctx, line, space, scale));
+        out.lines.push_back(read_line(ctx, line, space, scale, inks));
       }
       content.blocks.push_back(std::move(out));
     }
@@ -231,8 +272,11 @@ Result<PageContent> read_page_content(fz_context* ctx, fz_page* page, fz_rect bo
   PageContent content;
   content.width = space.pixels.x1;
   content.height = space.pixels.y1;
-  if (Status s = take_census(ctx, page, space, content, deadline, abandon); !s) return s.take_error();
-  if (Status s = read_text(ctx, page, bounds, space, dpi, content, deadline, abandon); !s) return s.take_error();
+  GlyphInks inks;
+  if (Status s = take_census(ctx, page, space, content, inks, deadline, abandon); !s) return s.take_error();
+  if (Status s = read_text(ctx, page, bounds, space, dpi, inks, content, deadline, abandon); !s) {
+    return s.take_error();
+  }
   return content;
 }
 

@@ -265,6 +265,16 @@ class VisorServer(ChildProcess):
     def result(self, job_id: str, **params) -> requests.Response:
         return self.get(f"/ocr/result/{job_id}", params=params, timeout=120)
 
+    def completed_result(self, job_id: str) -> dict:
+        """Waits for the job, which must complete, and returns its result body."""
+        status = self.wait_for(job_id)
+        if status["status"] != "completed":
+            raise AssertionError(f"job {job_id} did not complete: {status}")
+        response = self.result(job_id)
+        if response.status_code != 200:
+            raise AssertionError(f"result of {job_id}: {response.status_code} {response.text[:500]}")
+        return response.json()
+
 
 class ServerTestCase(unittest.TestCase):
     """Starts one server for the class (flags in SERVER_FLAGS) and prints its

@@ -53,6 +53,26 @@ TEST_F(TextLayerTest, ALineOfTextComesBackWithItsCharactersInPagePixels) {
   EXPECT_FALSE(line.bold);
 }
 
+// The base 14 stand-in fonts map characters through their own encoding, not
+// Unicode: a bullet looked up in the font again finds no outline. Its box
+// must still be its ink (a small dot mid-line), not the font's whole cell.
+TEST_F(TextLayerTest, AGlyphBoxIsTheInkOfTheGlyphDrawnEvenWhereTheFontIsNotMappedByUnicode) {
+  const PageContent page = read(text_line("\\267 Fresh", 72, 720, 12), 200);
+  ASSERT_EQ(page.blocks.size(), 1u);
+  const TextLine& line = page.blocks[0].lines[0];
+  ASSERT_FALSE(line.glyphs.empty());
+  const TextGlyph& bullet = line.glyphs.front();
+  EXPECT_EQ(bullet.codepoint, U'\u2022');
+  const float baseline = 200;  // 72 pt below the top at 200 DPI
+  EXPECT_LT(bullet.box.height(), 0.4f * line.cell_height) << bullet.box.y0 << " " << bullet.box.y1;
+  EXPECT_LT(bullet.box.y1, baseline);
+  EXPECT_GT(bullet.box.y0, baseline - 0.7f * line.cell_height);
+  // The line hugs the ink of its letters: "F" and "h" reach the cap height,
+  // nothing goes below the baseline.
+  EXPECT_NEAR(line.box.y1, baseline, 2);
+  EXPECT_LT(line.box.height(), 0.8f * line.cell_height);
+}
+
 TEST_F(TextLayerTest, TheCensusCountsVisibleGlyphsWithoutSpaces) {
   const PageContent page = read(text_line("Hello world", 72, 720));
   EXPECT_EQ(page.census.visible, 10);
