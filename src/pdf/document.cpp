@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "pdf/allocator_budget.hpp"
+#include "pdf/formats.hpp"
 #include "util/alarm.hpp"
 #include "util/duration.hpp"
 
@@ -69,16 +70,16 @@ namespace {
 
 using namespace fitz;
 
-// How far into the file the "%PDF-" header may start (as Acrobat allows).
-constexpr std::size_t kHeaderSearchBytes = 1024;
-
-constexpr char kDamaged[] = "The PDF is damaged and cannot be read";
-
 void ignore_message(void*, const char*) {}
 
-bool has_pdf_header(const std::string& bytes) {
-  const std::string_view head(bytes.data(), std::min(bytes.size(), kHeaderSearchBytes));
-  return head.find("%PDF-") != std::string_view::npos;
+std::string not_a_document() {
+  return "The file is neither a PDF nor an image Visor reads (it reads " + std::string(supported_formats()) +
+         ", told apart by their content)";
+}
+
+// "The PDF", "The PNG image": the document as a sentence names it.
+std::string the_document(const FormatInfo& format) {
+  return "The " + std::string(format.name) + (format.image ? " image" : "");
 }
 
 bool valid_channels(int channels) { return channels == 1 || channels == 3; }
@@ -173,8 +174,11 @@ Context::~Context() { fz_drop_context(impl_->ctx); }
 struct Document::Impl {
   std::shared_ptr<const std::string> bytes;  // declared first: outlives the document reading it
   fz_context* ctx = nullptr;
+  FormatInfo format{};
   OwnedDocument document{nullptr, {nullptr}};
   int page_count = 0;
+
+  std::string damaged() const { return the_document(format) + " is damaged and cannot be read"; }
 
   Result<OwnedPage> load_page(int page_index) {
     if (page_index < 0 || page_index >= page_count) {
@@ -196,13 +200,14 @@ struct Document::Impl {
     return rect;
   }
 
-  // Opens `bytes` as a PDF into `document`.
-  Status open_pdf() {
+  // Opens `bytes` as `format` into `document`.
+  Status open_as_format() {
     fz_stream* stream = nullptr;
     fz_document* raw = nullptr;
-    const Status s = guarded(ctx, kDamaged, [&] {
+    const std::string mime(format.mime);
+    const Status s = guarded(ctx, damaged().c_str(), [&] {
       stream = fz_open_memory(ctx, reinterpret_cast<const unsigned char*>(bytes->data()), bytes->size());
-      raw = fz_open_document_with_stream(ctx, "application/pdf", stream);
+      raw = fz_open_document_with_stream(ctx, mime.c_str(), stream);
     });
     const OwnedStream stream_owner = own<OwnedStream>(ctx, stream);  // the document holds its own reference
     document = own<OwnedDocument>(ctx, raw);
@@ -214,7 +219,7 @@ struct Document::Impl {
     int needs_password = 0;
     int authenticated = 0;
     fz_document* doc = document.get();
-    if (Status s = guarded(ctx, kDamaged, [&] {
+    if (Status s = guarded(ctx, damaged().c_str(), [&] {
           needs_password = fz_needs_password(ctx, doc);
           if (needs_password) authenticated = fz_authenticate_password(ctx, doc, "");
         });
@@ -230,13 +235,13 @@ struct Document::Impl {
   Status count_pages() {
     int claimed = 0;
     fz_document* doc = document.get();
-    if (Status s = guarded(ctx, kDamaged, [&] { claimed = fz_count_pages(ctx, doc); }); !s) return s;
+    if (Status s = guarded(ctx, damaged().c_str(), [&] { claimed = fz_count_pages(ctx, doc); }); !s) return s;
     page_count = real_page_count(ctx, doc, claimed);
     if (page_count > 0) return {};
     // A repaired file whose catalog or page tree was lost (e.g. cut short)
     // may still hold page objects, but nothing says in which order.
-    if (was_repaired(ctx, doc)) return Error::bad_input(std::string(kDamaged) + ": no pages could be recovered");
-    return Error::bad_input("The PDF has no pages");
+    if (was_repaired(ctx, doc)) return Error::bad_input(damaged() + ": no pages could be recovered");
+    return Error::bad_input(the_document(format) + " has no pages");
   }
 };
 
@@ -247,18 +252,22 @@ Document::~Document() = default;
 
 Result<Document> Document::open(Context& context, std::shared_ptr<const std::string> bytes) {
   if (!bytes || bytes->empty()) return Error::bad_input("The file is empty");
-  if (!has_pdf_header(*bytes)) return Error::bad_input("The file is not a PDF document");
+  const std::optional<FormatInfo> format = sniff_format(*bytes);
+  if (!format) return Error::bad_input(not_a_document());
 
   auto impl = std::make_unique<Impl>();
   impl->bytes = std::move(bytes);
   impl->ctx = context.impl().ctx;
-  for (Status (Impl::*step)() : {&Impl::open_pdf, &Impl::unlock, &Impl::count_pages}) {
+  impl->format = *format;
+  for (Status (Impl::*step)() : {&Impl::open_as_format, &Impl::unlock, &Impl::count_pages}) {
     if (Status s = (impl.get()->*step)(); !s) return s.take_error();
   }
   return Document(std::move(impl));
 }
 
 int Document::page_count() const { return impl_->page_count; }
+
+const FormatInfo& Document::format() const { return impl_->format; }
 
 Result<PageSize> Document::page_size(int page_index) {
   auto page = impl_->load_page(page_index);
@@ -324,6 +333,44 @@ Result<OwnedPixmap> draw_page(fz_context* ctx, fz_page* page, fz_matrix ctm, int
 }
 
 }  // namespace
+
+namespace {
+
+// Notes how many pixels per point the page's most detailed image is drawn
+// at. Its callback only reads the image's size: nothing is decoded.
+struct ImageScaleDevice {
+  fz_device super;
+  float pixels_per_point;
+};
+
+void note_image_scale(fz_context*, fz_device* device, fz_image* image, fz_matrix ctm, float, fz_color_params) {
+  auto& scale = *reinterpret_cast<ImageScaleDevice*>(device);
+  const fz_rect drawn = fz_transform_rect(fz_unit_rect, ctm);
+  const float width = drawn.x1 - drawn.x0;
+  if (width > 0) scale.pixels_per_point = std::max(scale.pixels_per_point, static_cast<float>(image->w) / width);
+}
+
+}  // namespace
+
+Result<std::optional<int>> Document::image_dpi(int page_index) {
+  if (!impl_->format.image) return std::optional<int>();
+  fz_context* ctx = impl_->ctx;
+  auto page = impl_->load_page(page_index);
+  // Images are decoded when their page is loaded: this is where a cut or
+  // corrupt one shows.
+  if (!page && page.error().kind == Error::Kind::bad_input) return Error::bad_input(impl_->damaged());
+  if (!page) return page.take_error();
+  ImageScaleDevice* device = nullptr;
+  Status s = guarded(ctx, "The image cannot be read", [&] { device = fz_new_derived_device(ctx, ImageScaleDevice); });
+  const OwnedDevice owner = own<OwnedDevice>(ctx, reinterpret_cast<fz_device*>(device));
+  if (!s) return s.take_error();
+  device->pixels_per_point = 0;
+  device->super.fill_image = note_image_scale;
+  s = run_page(ctx, page->get(), &device->super, kNoDeadline, {}, "Reading the image", "The image cannot be read");
+  if (!s) return s.take_error();
+  if (device->pixels_per_point <= 0) return Error::bad_input("Page " + std::to_string(page_index + 1) + " of the image draws no image");
+  return std::optional<int>(static_cast<int>(std::lround(device->pixels_per_point * 72.0f)));
+}
 
 Result<util::Image> Document::render(int page_index, double dpi, int channels, Deadline deadline,
                                      std::stop_token abandon) {

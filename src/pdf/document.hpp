@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pdf/formats.hpp"
 #include "pdf/text_layer.hpp"
 #include "util/image.hpp"
 #include "util/result.hpp"
@@ -67,9 +68,10 @@ struct PageSize {
 // REQUIRES: the Context outlives the Document.
 class Document {
  public:
-  // Opens a document from memory. Errors (Kind::bad_input) say in words a
-  // person understands why: empty file, not a PDF, encrypted (password
-  // required), damaged beyond repair, no pages.
+  // Opens a document from memory: a PDF or an image (formats.hpp), told by
+  // its content. Errors (Kind::bad_input) say in words a person understands
+  // why: empty file, neither a PDF nor a supported image, encrypted
+  // (password required), damaged beyond repair, no pages.
   static Result<Document> open(Context& context, std::shared_ptr<const std::string> bytes);
 
   Document(Document&&) noexcept;
@@ -78,6 +80,16 @@ class Document {
 
   int page_count() const;
   Result<PageSize> page_size(int page_index);
+
+  // What the document was recognised as.
+  const FormatInfo& format() const;
+
+  // For an image, the DPI at which page `page_index` renders at the image's
+  // own pixel size: its resolution as MuPDF reads it (the file's, made
+  // plausible, 72 to 4800; 72 or 96 when the file names none, by format).
+  // nullopt for a PDF. Errors as page_size(), and bad_input when the page
+  // draws no image.
+  Result<std::optional<int>> image_dpi(int page_index);
 
   // Renders one page at `dpi` (72 DPI == 1 px per point), grayscale
   // (channels 1) or RGB (channels 3), white background, no alpha.

@@ -8,7 +8,8 @@
 //   argv:   <visor> document inspect|page --name=value...
 //   stdin:  for `page`, the annotations as JSON (--annotations-bytes long),
 //           then the document; for `inspect`, the document alone
-//   exit 0: stdout is the answer: {"pages": N} for inspect, PNG for page
+//   exit 0: stdout is the answer: {"pages": N, "format": "PNG", "image_dpi": D}
+//           for inspect (image_dpi 0 for a PDF), PNG for page
 //   exit 3: stdout is an error {"kind": "bad_input", "message": "..."}
 // Any other end (a signal, a kill at the time limit, another status) is a
 // failure of the child, which the parent words for the user.
@@ -122,10 +123,11 @@ class IsolatedDocumentTool final : public DocumentTool {
     auto answer = run({"inspect"}, {document}, kInspectAnswerBytes);
     if (!answer) return answer.take_error();
     const json facts = json::parse(*answer, nullptr, false);
-    if (!facts.is_object() || !facts.contains("pages") || !facts["pages"].is_number_integer()) {
-      return Error::internal("The document tool did not answer with a page count");
+    if (!facts.is_object() || !facts.contains("pages") || !facts["pages"].is_number_integer() ||
+        !facts.value("format", json()).is_string() || !facts.value("image_dpi", json()).is_number_integer()) {
+      return Error::internal("The document tool did not answer with a page count, format and image DPI");
     }
-    return DocumentFacts{facts["pages"].get<int>()};
+    return DocumentFacts{facts["pages"].get<int>(), facts["format"].get<std::string>(), facts["image_dpi"].get<int>()};
   }
 
   Result<std::string> page_png(const std::string& document, const PageImageRequest& request) override {
@@ -285,7 +287,12 @@ int answer(const Result<std::string>& outcome) {
 Result<std::string> inspect(Context& context, std::shared_ptr<const std::string> document) {
   auto opened = Document::open(context, std::move(document));
   if (!opened) return opened.take_error();
-  return json{{"pages", opened->page_count()}}.dump();
+  auto image_dpi = opened->image_dpi(0);
+  if (!image_dpi) return image_dpi.take_error();
+  return json{{"pages", opened->page_count()},
+              {"format", opened->format().name},
+              {"image_dpi", image_dpi->value_or(0)}}
+      .dump();
 }
 
 Result<std::string> page(Context& context, std::shared_ptr<const std::string> document,

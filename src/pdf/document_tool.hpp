@@ -20,6 +20,10 @@ namespace visor::pdf {
 // What the API learns from an upload before accepting it.
 struct DocumentFacts {
   int page_count = 0;
+  std::string format = "PDF";  // FormatInfo::name
+  // For an image, the DPI of its first page's own pixel size
+  // (Document::image_dpi); 0 for a PDF.
+  int image_dpi = 0;
 };
 
 // One page image: the page rendered in RGB at `dpi`, with `annotations`

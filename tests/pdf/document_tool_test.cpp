@@ -45,11 +45,20 @@ class DocumentToolTest : public ::testing::Test {
   int scripts_ = 0;
 };
 
-TEST_F(DocumentToolTest, AnAnswerIsThePageCount) {
-  auto tool = tool_running(R"(cat >/dev/null; printf '{"pages": 3}')");
-  auto facts = tool->inspect("%PDF-1.7 ...");
+TEST_F(DocumentToolTest, AnAnswerIsThePageCountFormatAndImageDpi) {
+  auto tool = tool_running(R"(cat >/dev/null; printf '{"pages": 3, "format": "TIFF", "image_dpi": 300}')");
+  auto facts = tool->inspect("II*\0...");
   ASSERT_TRUE(facts.ok()) << facts.error().message;
   EXPECT_EQ(facts->page_count, 3);
+  EXPECT_EQ(facts->format, "TIFF");
+  EXPECT_EQ(facts->image_dpi, 300);
+}
+
+TEST_F(DocumentToolTest, AnAnswerWithoutTheFormatIsAnInternalError) {
+  auto tool = tool_running(R"(cat >/dev/null; printf '{"pages": 3}')");
+  auto facts = tool->inspect("%PDF-1.7 ...");
+  ASSERT_FALSE(facts.ok());
+  EXPECT_EQ(facts.error().kind, Error::Kind::internal);
 }
 
 TEST_F(DocumentToolTest, TheChildGetsTheDocumentOnStdinAndTheRequestAsArguments) {
