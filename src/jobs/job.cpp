@@ -1,6 +1,8 @@
 #include "jobs/job.hpp"
 
+#include <algorithm>
 #include <array>
+#include <numeric>
 #include <utility>
 
 #include "util/ulid.hpp"
@@ -42,6 +44,13 @@ JobStatus effective_status(const Job& job, std::int64_t now_ms) {
 
 std::string new_job_id(std::int64_t now_ms) {
   return std::string(kJobIdPrefix) + util::make_ulid(now_ms);
+}
+
+std::vector<int> pages_to_process(const NewJob& job) {
+  if (!job.page_indexes.empty()) return job.page_indexes;
+  std::vector<int> all(static_cast<std::size_t>(std::max(0, job.total_pages)));
+  std::iota(all.begin(), all.end(), 0);
+  return all;
 }
 
 bool is_valid_job_id(std::string_view id) {

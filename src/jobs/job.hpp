@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace visor::jobs {
 
@@ -33,6 +34,14 @@ struct Job {
   std::int64_t completed_at = 0;  // completion or failure time
   std::int64_t expires_at = 0;    // when results are deleted; 0 while unfinished
   std::string ocr_mode = "auto";  // "auto" | "ocr" | "text": how its pages are read
+  // The pages asked for, canonical and 1-based ("2-3,7", util/page_selection.hpp);
+  // empty when every page is. total_pages counts the selected pages.
+  std::string pages;
+  // Pages in the uploaded document; 0 for jobs stored before it was kept
+  // (they selected every page, so it equals total_pages).
+  int document_pages = 0;
+
+  int document_page_count() const { return document_pages > 0 ? document_pages : total_pages; }
 
   // Nothing more will happen to it but expiry.
   bool finished() const {
@@ -51,8 +60,13 @@ struct NewJob {
   std::string filename;
   std::string model;
   int dpi = 200;
-  int total_pages = 0;
+  int total_pages = 0;  // pages to process: page_indexes.size() when given
   std::string ocr_mode = "auto";
+  // The document pages to process, 0-based, ascending, unique, each below
+  // document_pages; empty: every page, 0..total_pages-1.
+  std::vector<int> page_indexes;
+  std::string pages;  // their canonical text (Job::pages); empty for every page
+  int document_pages = 0;
   std::int64_t submitted_at = 0;
   std::shared_ptr<const std::string> document;
   // With a non-empty key, the store remembers (owner, key) -> this job for
@@ -60,6 +74,10 @@ struct NewJob {
   std::string idempotency_key;
   std::string fingerprint;
 };
+
+// The page indexes a store creates tasks for: job.page_indexes, or every
+// page when it is empty.
+std::vector<int> pages_to_process(const NewJob& job);
 
 // A page leased to one worker. The lease token proves ownership: results
 // and renewals from a worker whose lease was taken over are refused.

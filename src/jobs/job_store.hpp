@@ -153,10 +153,12 @@ class JobStore {
  public:
   virtual ~JobStore() = default;
 
-  // Records the job, its document, one queued task per page and, with an
-  // idempotency key, the key, in one transaction. conflict when the key is
+  // Records the job, its document, one queued task per page to process
+  // (pages_to_process) and, with an idempotency key, the key, in one
+  // transaction; get_job then gives back its pages and document_pages. conflict when the key is
   // already recorded (a concurrent request won: look it up again).
-  // REQUIRES: job.total_pages > 0, job.document non-null.
+  // REQUIRES: job.total_pages > 0, job.document non-null, page_indexes
+  // empty or total_pages long.
   virtual Status create_job(const NewJob& job) = 0;
 
   // The job an earlier request created with (owner, key) within the

@@ -45,7 +45,7 @@ constexpr std::int64_t kLapseCheckInterval = 250;
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages";
 
 Job job_from_row(const pg::Rows& rows, int row) {
   Job job;
@@ -63,7 +63,16 @@ Job job_from_row(const pg::Rows& rows, int row) {
   job.completed_at = rows.integer(row, 11);
   job.expires_at = rows.integer(row, 12);
   job.ocr_mode = rows.text(row, 13);
+  job.pages = rows.text(row, 14);
+  job.document_pages = static_cast<int>(rows.integer(row, 15));
   return job;
+}
+
+// "0,1,5": the page indexes as insert_pages reads them.
+std::string comma_separated(const std::vector<int>& indexes) {
+  std::string out;
+  for (const int index : indexes) out += (out.empty() ? "" : ",") + std::to_string(index);
+  return out;
 }
 
 // job_id, page_index, lease_token, attempts rows as leased tasks.
@@ -105,12 +114,13 @@ struct Statements {
 
   const pg::Statement insert_job{
       "insert_job",
-      "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at, ocr_mode) "
-      "VALUES ($1, $2, $3, $4, $5, $6, " + s.pending + ", $6, $7, $8)"};
+      "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at, ocr_mode, "
+      "pages, document_pages) VALUES ($1, $2, $3, $4, $5, $6, " + s.pending + ", $6, $7, $8, $9, $10)"};
   const pg::Statement insert_document{"insert_document", "INSERT INTO documents (job_id, bytes) VALUES ($1, $2)"};
   const pg::Statement insert_pages{
       "insert_pages",
-      "INSERT INTO pages (job_id, page_index, state) SELECT $1, g, 'queued' FROM generate_series(0, $2 - 1) g"};
+      "INSERT INTO pages (job_id, page_index, state) "
+      "SELECT $1, unnest(string_to_array($2, ','))::integer, 'queued'"};
   const pg::Statement forget_stale_key{
       "forget_stale_key", "DELETE FROM idempotency WHERE owner = $1 AND key = $2 AND created_at <= $3"};
   const pg::Statement remember_key{
@@ -358,14 +368,17 @@ class PostgresJobStore final : public JobStore {
                                                   .add(job.dpi)
                                                   .add(job.total_pages)
                                                   .add(job.submitted_at)
-                                                  .add(job.ocr_mode));
+                                                  .add(job.ocr_mode)
+                                                  .add(job.pages)
+                                                  .add(job.document_pages));
           !s) {
         return s.take_error();
       }
       if (auto s = conn.run(sql().insert_document, pg::Params().add(job.id).add_bytes(*job.document)); !s) {
         return s.take_error();
       }
-      if (auto s = conn.run(sql().insert_pages, pg::Params().add(job.id).add(job.total_pages)); !s) {
+      if (auto s = conn.run(sql().insert_pages, pg::Params().add(job.id).add(comma_separated(pages_to_process(job))));
+          !s) {
         return s.take_error();
       }
       if (!job.idempotency_key.empty()) {

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages";
 
 Job job_from_row(const sqlite::Statement& row) {
   Job job;
@@ -37,6 +37,8 @@ Job job_from_row(const sqlite::Statement& row) {
   job.completed_at = row.column_int(11);
   job.expires_at = row.column_int(12);
   job.ocr_mode = row.column_text(13);
+  job.pages = row.column_text(14);
+  job.document_pages = static_cast<int>(row.column_int(15));
   return job;
 }
 
@@ -145,12 +147,12 @@ class SqliteJobStore final : public JobStore {
     return write([&](sqlite::Database& db) -> Status {
       if (Status room = check_room_for(db, job.document->size()); !room) return room;
       auto insert_job = db.prepare(
-          "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at, ocr_mode) "
-          "VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?, ?)");
+          "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at, ocr_mode, pages, "
+          "document_pages) VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?, ?, ?, ?)");
       if (!insert_job) return insert_job.take_error();
       insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
       insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
-      insert_job->bind(8, job.ocr_mode);
+      insert_job->bind(8, job.ocr_mode).bind(9, job.pages).bind(10, std::int64_t{job.document_pages});
       if (Status s = insert_job->run(); !s) return s;
 
       auto insert_document = db.prepare("INSERT INTO documents (job_id, bytes) VALUES (?, ?)");
@@ -160,7 +162,7 @@ class SqliteJobStore final : public JobStore {
 
       auto insert_page = db.prepare("INSERT INTO pages (job_id, page_index, state) VALUES (?, ?, 'queued')");
       if (!insert_page) return insert_page.take_error();
-      for (int page = 0; page < job.total_pages; ++page) {
+      for (const int page : pages_to_process(job)) {
         (void)insert_page->reset();
         insert_page->bind(1, job.id).bind(2, std::int64_t{page});
         if (Status s = insert_page->run(); !s) return s;

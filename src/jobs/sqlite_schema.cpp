@@ -92,10 +92,18 @@ constexpr std::string_view kOcrMode = R"sql(
 ALTER TABLE jobs ADD COLUMN ocr_mode TEXT NOT NULL DEFAULT 'ocr';
 )sql";
 
+// Which pages a job processes (jobs.pages, canonical 1-based ranges; empty
+// for all) and how many the document has. Earlier jobs processed all.
+constexpr std::string_view kPageSelection = R"sql(
+ALTER TABLE jobs ADD COLUMN pages TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN document_pages INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{2, kJobsPagesDocuments},
     Migration{3, kCoordination},
     Migration{4, kOcrMode},
+    Migration{5, kPageSelection},
 };
 
 }  // namespace

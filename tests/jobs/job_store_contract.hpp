@@ -142,6 +142,39 @@ TYPED_TEST_P(JobStoreContractTest, CompletingEveryPageCompletesTheJobWithResults
   EXPECT_TRUE(this->nothing_to_lease(5000));
 }
 
+TYPED_TEST_P(JobStoreContractTest, ASelectionOfPagesQueuesOnlyThoseAndKeepsTheirDocumentIndexes) {
+  NewJob new_job = this->new_job(2, 1000);
+  new_job.page_indexes = {2, 3};
+  new_job.pages = "3-4";
+  new_job.document_pages = 6;
+  ASSERT_TRUE(this->store_->create_job(new_job).ok());
+  auto job = this->store_->get_job(new_job.id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->total_pages, 2);
+  EXPECT_EQ(job->pages, "3-4");
+  EXPECT_EQ(job->document_pages, 6);
+  PageTask first = this->lease(2000);
+  PageTask second = this->lease(2000);
+  EXPECT_EQ(first.page_index + second.page_index, 5);
+  EXPECT_TRUE(this->nothing_to_lease(2000));
+  ASSERT_TRUE(this->store_->complete_page(first, R"({"status":"success","data":"a"})", "e", 3000).ok());
+  ASSERT_TRUE(this->store_->complete_page(second, R"({"status":"success","data":"b"})", "e", 3000).ok());
+  EXPECT_EQ(this->store_->get_job(new_job.id)->status, JobStatus::completed);
+  auto pages = this->store_->read_pages(new_job.id);
+  ASSERT_TRUE(pages.ok());
+  ASSERT_EQ(pages->size(), 2u);
+  EXPECT_EQ((*pages)[0].page_index, 2);
+  EXPECT_EQ((*pages)[1].page_index, 3);
+}
+
+TYPED_TEST_P(JobStoreContractTest, AJobOfEveryPageKeepsNoSelection) {
+  const std::string id = this->submit(3);
+  auto job = this->store_->get_job(id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->pages, "");
+  EXPECT_EQ(job->document_page_count(), 3);
+}
+
 TYPED_TEST_P(JobStoreContractTest, ExpiredLeaseIsTakenAgainAndTheOldHolderIsRefused) {
   this->submit(1);
   PageTask first = this->lease(2000, 8, 1000ms);
@@ -610,6 +643,8 @@ TYPED_TEST_P(JobStoreContractTest, TheSchemaIsAtItsLatestVersion) {
 
 REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocument, UnknownJobIsNotFound,
                             LeasingAPageMarksTheJobRunning, CompletingEveryPageCompletesTheJobWithResultsInPageOrder,
+                            ASelectionOfPagesQueuesOnlyThoseAndKeepsTheirDocumentIndexes,
+                            AJobOfEveryPageKeepsNoSelection,
                             ExpiredLeaseIsTakenAgainAndTheOldHolderIsRefused,
                             AStaleLeaseHolderCanNeitherRenewNorFailNorOverwrite, RenewedLeaseIsNotTakenOver,
                             PageWhoseLeaseEndsThreeTimesBecomesAPageError, FailedPageIsRetriedThenRecordedAsAPageError,
