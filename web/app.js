@@ -140,7 +140,7 @@ function page_card(job, index) {
   if (card) return card;
   card = $("page-template").content.firstElementChild.cloneNode(true);
   card.dataset.index = index;
-  card.querySelector(".page-title").textContent = `Page ${index + 1} of ${job.total_pages}`;
+  card.querySelector(".page-title").textContent = `Page ${index + 1} of ${job.document_pages || job.total_pages}`;
   const image = card.querySelector(".page-image");
   image.alt = `Page ${index + 1}`;
   image.src = with_key(`/ocr/page/${job.job_id}/${index}?dpi=${Math.min(PAGE_IMAGE_DPI, job.dpi)}`);
@@ -368,7 +368,7 @@ function choose(file) {
 
 function on_file_chosen() {
   const file = chosen_file();
-  $("drop-text").textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)` : "Drop a PDF here or choose a file";
+  $("drop-text").textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)` : "Drop a PDF or image here or choose a file";
   $("drop").classList.toggle("chosen", !!file);
   show($("upload-error"), "");
 }
@@ -376,10 +376,12 @@ function on_file_chosen() {
 async function submit(event) {
   event.preventDefault();
   const file = chosen_file();
-  if (!file) return show($("upload-error"), "Choose a PDF first.");
+  if (!file) return show($("upload-error"), "Choose a PDF or image first.");
   const form = new FormData();
   form.append("file", file, file.name);
   const query = new URLSearchParams({ model: $("model").value, dpi: $("dpi").value });
+  if ($("ocr-mode").value) query.set("ocr_mode", $("ocr-mode").value);
+  if ($("page-selection").value.trim()) query.set("pages", $("page-selection").value.trim());
   $("submit").disabled = true;
   show($("upload-error"), "");
   try {

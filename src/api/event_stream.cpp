@@ -120,10 +120,10 @@ awaitable<bool> send_new_pages(EventWriter& events, Service& service, const jobs
 // Where a reconnecting client left off: the Last-Event-ID header that
 // EventSource sends, else ?last_event_id= for a new EventSource that wants
 // to resume. Unreadable values start the stream over.
-StreamCursor resume_point(const RequestParser& parser, const Target& target, int total_pages) {
+StreamCursor resume_point(const RequestParser& parser, const Target& target, int document_pages) {
   std::string_view text = parser.get()["Last-Event-ID"];
   if (text.empty()) text = target.param("last_event_id").value_or("");
-  return parse_cursor(text, total_pages).value_or(StreamCursor{});
+  return parse_cursor(text, document_pages).value_or(StreamCursor{});
 }
 
 // Counts a stream as open for its lifetime.
@@ -186,7 +186,7 @@ awaitable<void> stream_job(Connection& c, RequestParser& parser, const Target& t
     co_await write_response(c, error_response(slot.error()), parser, false);
     co_return;
   }
-  StreamCursor cursor = resume_point(parser, target, found->total_pages);
+  StreamCursor cursor = resume_point(parser, target, found->document_page_count());
   EventWriter events(c);
   if (!co_await events.start(parser)) co_return;
   const OpenStream counted(service.api_metrics());

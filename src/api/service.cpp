@@ -11,6 +11,7 @@
 #include "util/duration.hpp"
 #include "util/integer.hpp"
 #include "util/log.hpp"
+#include "util/page_selection.hpp"
 #include "util/time.hpp"
 #include "util/ulid.hpp"
 
@@ -64,6 +65,8 @@ std::string submission_fingerprint(const Submission& submission, std::string_vie
       .add(std::to_string(submission.dpi))
       .add("\n")
       .add(ocr::ocr_mode_name(submission.ocr_mode))
+      .add("\n")
+      .add(submission.pages)
       .add("\n")
       .add(document)
       .hex_digest();
@@ -199,6 +202,7 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     }
     submission.ocr_mode = *mode;
   }
+  if (auto pages = target.param("pages")) submission.pages = *pages;
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
@@ -206,6 +210,19 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
 }
 
 namespace {
+
+// The pages `submission` asks for in a document of `page_count` pages:
+// invalid_request for a bad selection, bad_input over --max-pages.
+Result<util::PageSelection> select_pages(const Submission& submission, int page_count, int max_pages) {
+  auto selection = submission.pages.empty() ? Result<util::PageSelection>(util::PageSelection::all(page_count))
+                                            : util::PageSelection::parse(submission.pages, page_count);
+  if (!selection || selection->count() <= max_pages) return selection;
+  const std::string what = selection->selects_all()
+                               ? "The document has " + std::to_string(page_count) + " pages"
+                               : "The selection has " + std::to_string(selection->count()) + " pages";
+  return Error::bad_input(what + "; this server accepts at most " + std::to_string(max_pages) +
+                          " pages per document (--max-pages)");
+}
 
 // The job as the submit reply shows it, before any worker touched it.
 jobs::Job accepted_job(const jobs::NewJob& job) {
@@ -217,6 +234,8 @@ jobs::Job accepted_job(const jobs::NewJob& job) {
   accepted.dpi = job.dpi;
   accepted.ocr_mode = job.ocr_mode;
   accepted.total_pages = job.total_pages;
+  accepted.pages = job.pages;
+  accepted.document_pages = job.document_pages;
   accepted.submitted_at = job.submitted_at;
   return accepted;
 }
@@ -257,11 +276,8 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   // The page count comes from a child process: this one never parses uploads.
   auto facts = co_await run_blocking(document_waits_, [&] { return documents_.inspect(*bytes); });
   if (!facts) co_return facts.take_error();
-  const int pages = facts->page_count;
-  if (pages > options_.max_pages) {
-    co_return Error::bad_input("The document has " + std::to_string(pages) + " pages; this server accepts at most " +
-                               std::to_string(options_.max_pages) + " pages per document (--max-pages)");
-  }
+  auto selection = select_pages(submission, facts->page_count, options_.max_pages);
+  if (!selection) co_return selection.take_error();
 
   jobs::NewJob job;
   job.submitted_at = util::now_ms();
@@ -269,9 +285,15 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   job.owner = caller.owner.value_or("");
   job.filename = file->filename.empty() ? std::string(kDefaultFilename) : file->filename;
   job.model = submission.model;
-  job.dpi = submission.dpi;
+  // An image is read in its own pixels: its DPI is the one the boxes are in.
+  job.dpi = facts->image_dpi > 0 ? facts->image_dpi : submission.dpi;
   job.ocr_mode = ocr::ocr_mode_name(submission.ocr_mode);
-  job.total_pages = pages;
+  job.total_pages = selection->count();
+  job.document_pages = facts->page_count;
+  if (!selection->selects_all()) {
+    job.page_indexes = selection->indexes();
+    job.pages = selection->text();
+  }
   job.document = std::move(bytes);
   job.idempotency_key = submission.idempotency_key;
   job.fingerprint = fingerprint;
@@ -288,7 +310,8 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
         .retry_after(kRetryAfterSeconds);
   }
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
-                                   {"ocr_mode", job.ocr_mode}, {"pages", std::to_string(job.total_pages)},
+                                   {"ocr_mode", job.ocr_mode}, {"format", facts->format},
+                                   {"pages", std::to_string(job.total_pages)},
                                    {"bytes", std::to_string(job.document->size())}, {"caller", caller.name}});
   if (hooks_.on_job_created) hooks_.on_job_created();
   co_return Submitted{accepted_job(job), false};
@@ -422,8 +445,8 @@ asio::awaitable<Response> Service::page_image(std::string job_id, std::string_vi
   if (!job) co_return error_response(job.error());
   const auto index = parse_int(page);
   if (!index || *index < 0) co_return error_response(Error::invalid_request("page must be a page index (0, 1, ...)"));
-  if (*index >= job->total_pages) {
-    co_return error_response(Error::not_found("Job " + job->id + " has " + std::to_string(job->total_pages) +
+  if (*index >= job->document_page_count()) {
+    co_return error_response(Error::not_found("Job " + job->id + " has " + std::to_string(job->document_page_count()) +
                                               " pages; there is no page " + std::to_string(*index)));
   }
   int dpi = job->dpi;

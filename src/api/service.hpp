@@ -77,6 +77,9 @@ struct Submission {
   std::string model = "dotsocr";
   int dpi = 200;
   ocr::OcrMode ocr_mode = ocr::OcrMode::automatic;
+  // The `pages` parameter as sent (util/page_selection.hpp), resolved once
+  // the document's page count is known; empty for every page.
+  std::string pages;
   // The Idempotency-Key header; empty when not sent.
   std::string idempotency_key;
 };

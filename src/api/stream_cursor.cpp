@@ -40,7 +40,7 @@ std::string format_cursor(const StreamCursor& cursor) {
   return out;
 }
 
-std::optional<StreamCursor> parse_cursor(std::string_view text, int total_pages) {
+std::optional<StreamCursor> parse_cursor(std::string_view text, int document_pages) {
   StreamCursor cursor;
   if (text == kFinished) {
     cursor.finished = true;
@@ -55,7 +55,7 @@ std::optional<StreamCursor> parse_cursor(std::string_view text, int total_pages)
     const auto dash = range.find('-');
     const auto first = parse_index(range.substr(0, dash));
     const auto last = dash == std::string_view::npos ? first : parse_index(range.substr(dash + 1));
-    if (!first || !last || *first > *last || *last >= total_pages) return std::nullopt;
+    if (!first || !last || *first > *last || *last >= document_pages) return std::nullopt;
     for (int page = *first; page <= *last; ++page) cursor.pages_sent.insert(page);
   }
   return cursor;

@@ -22,7 +22,7 @@ struct StreamCursor {
 std::string format_cursor(const StreamCursor& cursor);
 
 // nullopt for text that is not a cursor, or names a page outside
-// [0, total_pages): a stream then starts from the beginning.
-std::optional<StreamCursor> parse_cursor(std::string_view text, int total_pages);
+// [0, document_pages): a stream then starts from the beginning.
+std::optional<StreamCursor> parse_cursor(std::string_view text, int document_pages);
 
 }  // namespace visor::api

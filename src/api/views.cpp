@@ -3,6 +3,7 @@
 #include "jobs/page_result.hpp"
 #include "ocr/running_margins.hpp"
 #include "util/duration.hpp"
+#include "util/page_selection.hpp"
 #include "util/time.hpp"
 
 namespace visor::api {
@@ -12,6 +13,13 @@ using json = Json;
 
 json progress_object(const jobs::Job& job) {
   return {{"pages_done", job.pages_done}, {"total_pages", job.total_pages}};
+}
+
+// The pages the job processes, as canonical 1-based ranges, and how many
+// the document has.
+void add_page_selection(json& body, const jobs::Job& job) {
+  body["pages"] = job.pages.empty() ? util::PageSelection::all(job.document_page_count()).text() : job.pages;
+  body["document_pages"] = job.document_page_count();
 }
 
 json optional_time(std::int64_t unix_ms) {
@@ -55,7 +63,7 @@ std::string expired_message(std::chrono::seconds result_ttl) {
 }
 
 json submit_body(const jobs::Job& job) {
-  return {{"success", true},
+  json body = {{"success", true},
           {"job_id", job.id},
           {"filename", job.filename},
           {"total_pages", job.total_pages},
@@ -66,6 +74,8 @@ json submit_body(const jobs::Job& job) {
            "Job submitted successfully. Use /ocr/status/{job_id} to check status or /ocr/stream/{job_id} for "
            "real-time updates."},
           {"submitted_at", util::format_iso8601(job.submitted_at)}};
+  add_page_selection(body, job);
+  return body;
 }
 
 json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl) {
@@ -81,6 +91,7 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
                {"submitted_at", util::format_iso8601(job.submitted_at)},
                {"started_at", optional_time(job.started_at)},
                {"completed_at", optional_time(job.completed_at)}};
+  add_page_selection(body, job);
   if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) body["error"] = job.error;
   return body;
 }
@@ -112,13 +123,15 @@ json metadata_object(const jobs::Job& job, const std::vector<jobs::PageRecord>& 
     if (page.engine.empty() || std::find(engines.begin(), engines.end(), page.engine) != engines.end()) continue;
     engines.push_back(page.engine);
   }
-  return {{"filename", job.filename},
-          {"dpi", job.dpi},
-          {"ocr_mode", job.ocr_mode},
-          {"engine", engines.empty() ? std::string() : engines.front().get<std::string>()},
-          {"engines", std::move(engines)},
-          {"submitted_at", util::format_iso8601(job.submitted_at)},
-          {"completed_at", optional_time(job.completed_at)}};
+  json metadata = {{"filename", job.filename},
+                   {"dpi", job.dpi},
+                   {"ocr_mode", job.ocr_mode},
+                   {"engine", engines.empty() ? std::string() : engines.front().get<std::string>()},
+                   {"engines", std::move(engines)},
+                   {"submitted_at", util::format_iso8601(job.submitted_at)},
+                   {"completed_at", optional_time(job.completed_at)}};
+  add_page_selection(metadata, job);
+  return metadata;
 }
 
 json job_summary(const jobs::Job& job, jobs::JobStatus status) {
@@ -133,12 +146,13 @@ json job_summary(const jobs::Job& job, jobs::JobStatus status) {
                   {"submitted_at", util::format_iso8601(job.submitted_at)},
                   {"started_at", optional_time(job.started_at)},
                   {"completed_at", optional_time(job.completed_at)}};
+  add_page_selection(summary, job);
   if (status == jobs::JobStatus::failed || status == jobs::JobStatus::cancelled) summary["error"] = job.error;
   return summary;
 }
 
 json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages, json annotated_images) {
-  return {{"success", true},
+  json body = {{"success", true},
           {"job_id", job.id},
           {"status", "completed"},
           {"filename", job.filename},
@@ -151,6 +165,8 @@ json result_body(const jobs::Job& job, const std::vector<jobs::PageRecord>& page
           {"metadata", metadata_object(job, pages)},
           {"message", "Job completed successfully"},
           {"completed_at", optional_time(job.completed_at)}};
+  add_page_selection(body, job);
+  return body;
 }
 
 json result_pending_body(const jobs::Job& job, jobs::JobStatus status) {

@@ -1,4 +1,4 @@
-// `visor ocr FILE`: one document, processed in this process with the
+// `visor ocr FILE`: one document (PDF or image), processed in this process with the
 // embedded engine and the same page pipeline as the workers; no server, no
 // store.
 
@@ -16,6 +16,7 @@
 #include "ocr/engine.hpp"
 #include "ocr/running_margins.hpp"
 #include "util/integer.hpp"
+#include "util/page_selection.hpp"
 #include "worker/page_processor.hpp"
 
 namespace visor::cli {
@@ -24,7 +25,8 @@ namespace {
 std::vector<OptionSpec> ocr_options() {
   return {
       {"model", "dotsocr", "Output model: dotsocr (layout JSON) or lightonocr (Markdown)"},
-      {"dpi", "200", "Rendering resolution, 72 to 600"},
+      {"dpi", "200", "Rendering resolution of PDF pages, 72 to 600 (images are read in their own pixels)"},
+      {"pages", "", "Pages to process, 1-based: numbers and ranges such as 1-3,7,10- (default: every page)"},
       {"ocr-mode", "auto",
        "auto (read a page's own text layer when it can be trusted, else OCR it), ocr (always OCR), or text (text "
        "layers only: a page without one is a page error)"},
@@ -55,7 +57,9 @@ int fail(const std::string& message, int code = 1) {
 
 int ocr_command(int argc, char** argv) {
   const auto specs = ocr_options();
-  constexpr const char* kUsage = "visor ocr FILE.pdf [options]";
+  constexpr const char* kUsage =
+      "visor ocr FILE [options]\n\nFILE is a PDF or an image (PNG, JPEG, TIFF with every page, GIF, BMP, JPEG 2000, "
+      "PNM),\ntold by its content; results go to stdout";
   int exit_code = 0;
   const auto options = parse_command("ocr", kUsage, specs, argc, argv, exit_code);
   if (!options) return exit_code;
@@ -86,9 +90,16 @@ int ocr_command(int argc, char** argv) {
   auto document = processor.open(std::move(*bytes));
   if (!document) return fail(document.error().message);
 
+  auto selection = options->get("pages").empty()
+                       ? Result<util::PageSelection>(util::PageSelection::all(document->page_count()))
+                       : util::PageSelection::parse(options->get("pages"), document->page_count());
+  if (!selection) return fail("--pages: " + selection.error().message, 2);
+  auto first_image_dpi = document->image_dpi(selection->indexes().front());
+  if (!first_image_dpi) return fail(first_image_dpi.error().message);
+
   std::vector<Result<worker::PageData>> outcomes;
   std::vector<nlohmann::json*> pages;
-  for (int page = 0; page < document->page_count(); ++page) {
+  for (const int page : selection->indexes()) {
     outcomes.push_back(processor.process(*document, page, dpi, *model, *mode));
     if (!outcomes.back()) std::cerr << "visor ocr: page " << page << ": " << outcomes.back().error().message << "\n";
   }
@@ -103,7 +114,7 @@ int ocr_command(int argc, char** argv) {
     if (outcome && outcome->data.is_string()) {
       markdown += (markdown.empty() ? "" : "\n\n") + outcome->data.get<std::string>();
     }
-    results["page_" + std::to_string(page)] = worker::page_record(outcome);
+    results["page_" + std::to_string(selection->indexes()[page])] = worker::page_record(outcome);
   }
   if (format == "md") {
     std::cout << markdown << "\n";
@@ -113,9 +124,11 @@ int ocr_command(int argc, char** argv) {
   const auto first = std::find_if(outcomes.begin(), outcomes.end(), [](const auto& outcome) { return outcome.ok(); });
   const jobs::PageJson out = {{"filename", file_name_of(path)},
                               {"model", std::string(ocr::model_name(*model))},
-                              {"dpi", dpi},
+                              {"dpi", first_image_dpi->value_or(dpi)},
                               {"ocr_mode", std::string(ocr::ocr_mode_name(*mode))},
-                              {"total_pages", document->page_count()},
+                              {"total_pages", selection->count()},
+                              {"pages", selection->text()},
+                              {"document_pages", document->page_count()},
                               {"results", results},
                               {"metadata", {{"engine", first != outcomes.end() ? (*first)->engine : engine->name()}}}};
   std::cout << out.dump(2) << "\n";

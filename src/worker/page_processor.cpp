@@ -118,6 +118,10 @@ Result<PageData> PageProcessor::process(pdf::Document& document, int page_index,
 
 Result<PageData> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
                                              ocr::OcrMode mode, const std::stop_token& abandon) {
+  // An image is read in its own pixels, whatever DPI the job names.
+  auto image_dpi = document.image_dpi(page_index);
+  if (!image_dpi) return image_dpi.take_error();
+  dpi = image_dpi->value_or(dpi);
   DocumentPage page(*this, document, page_index, abandon);
   auto size = page.pixel_size(dpi);
   if (!size) return size.take_error();

@@ -154,6 +154,22 @@ async function check_recent_jobs(page, dotsocr_job) {
                              document.querySelector("#job-status").textContent === "completed");
 }
 
+// A page selection reaches the API: one card, titled with its page of the document.
+async function check_page_selection(page) {
+  await page.setInputFiles("#file", pdf_path);
+  await page.selectOption("#model", "dotsocr");
+  await page.fill("#page-selection", "2");
+  await page.click("#submit");
+  await page.waitForSelector("#submit:not([disabled])");
+  await page.waitForFunction(() => document.querySelector("#job-status")?.textContent === "completed",
+                             null, { timeout: JOB_TIME_LIMIT_MS });
+  await page.waitForFunction(() => document.querySelectorAll(".page .box").length > 0);
+  assert.equal(await page.locator(".page").count(), 1, "one card for the one selected page");
+  assert.equal(await page.textContent(".page .page-title"), "Page 2 of 3");
+  assert.match(await page.textContent("#progress-text"), /^1 of 1 pages done/);
+  await page.fill("#page-selection", "");
+}
+
 async function check_not_a_pdf(page) {
   await page.setInputFiles("#file", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("just text\n") });
   await page.click("#submit");
@@ -234,6 +250,7 @@ async function main() {
     const dotsocr_job = await check_dotsocr(page);
     await check_lightonocr(page);
     await check_recent_jobs(page, dotsocr_job);
+    await check_page_selection(page);
     await page.screenshot({ path: path.join(shots, "recent-jobs.png"), fullPage: true });
     await check_not_a_pdf(page);
     await check_cross_origin_example(context, base);

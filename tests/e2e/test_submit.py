@@ -162,10 +162,17 @@ class SubmitTest(ServerTestCase):
         path = corpus_file("pdfs/derived/zero_bytes.pdf")
         self.assertDetail(self.server.submit(path.read_bytes(), path.name), 400, "empty")
 
-    def test_non_pdf_upload_is_400_naming_it_not_a_pdf(self):
-        self.assertDetail(self.server.submit(b"hello, this is plain text\n" * 20, "notes.pdf"), 400, "pdf")
+    def test_an_upload_neither_pdf_nor_image_is_400_saying_so(self):
+        self.assertDetail(self.server.submit(b"hello, this is plain text\n" * 20, "notes.pdf"), 400,
+                          "neither a PDF nor an image")
+        path = corpus_file("pdfs/derived/random_64k.pdf")
+        self.assertDetail(self.server.submit(path.read_bytes(), path.name), 400, "neither a PDF nor an image")
+
+    def test_a_png_named_pdf_is_read_as_the_png_it_is(self):
         path = corpus_file("pdfs/derived/png_named_as.pdf")
-        self.assertDetail(self.server.submit(path.read_bytes(), path.name), 400, "pdf")
+        submitted = self.server.submit_ok(path.read_bytes(), path.name)
+        self.assertEqual(submitted["filename"], "png_named_as.pdf")
+        self.assertEqual(self.server.wait_for(submitted["job_id"])["status"], "completed")
 
     def test_encrypted_upload_is_400_naming_the_password(self):
         path = corpus_file("pdfs/derived/two_paragraphs_aes256_userpw_secret.pdf")
