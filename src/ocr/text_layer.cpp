@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "ocr/aligned_tables.hpp"
 #include "ocr/layout.hpp"
 #include "pdf/document.hpp"
 
@@ -243,9 +244,22 @@ struct Figures {
   std::vector<Box> rules;  // the other separator rules
 };
 
+// A line of this many words is prose, never a label on a figure.
+constexpr std::size_t kProseWords = 6;
+constexpr double kBackdropShare = 0.5;  // of the page
+
+// The shape is what text is set on, not a picture: it covers most of the
+// page (a frame, a slide's backdrop) or carries prose (a panel, a card).
+bool is_backdrop(const Box& shape, const std::vector<Line>& lines, double page_area) {
+  if (static_cast<double>(shape.width()) * shape.height() > kBackdropShare * page_area) return true;
+  return std::any_of(lines.begin(), lines.end(), [&](const Line& line) {
+    return line.words.size() >= kProseWords && centre_inside(shape, line.box);
+  });
+}
+
 // Pictures are images and clusters of drawings at least `min_side` in
-// both directions that are not the background of text (a shaded box or
-// cell: mostly covered by the text lines inside it).
+// both directions that are neither the background of text (a shaded box or
+// cell: mostly covered by the text lines inside it) nor a backdrop.
 Figures find_figures(const pdf::PageContent& page, const std::vector<Line>& lines, float body_height) {
   Figures figures;
   const int tolerance = std::max(2, static_cast<int>(body_height / 2));
@@ -278,7 +292,10 @@ Figures find_figures(const pdf::PageContent& page, const std::vector<Line>& line
       if (centre_inside(shape, line.box)) text_area += static_cast<double>(line.box.width()) * line.box.height();
     }
     const double shape_area = static_cast<double>(shape.width()) * shape.height();
-    if (!in_table && text_area < 0.3 * shape_area) figures.pictures.push_back(shape);
+    const double page_area = static_cast<double>(page.width) * page.height;
+    if (!in_table && text_area < 0.3 * shape_area && !is_backdrop(shape, lines, page_area)) {
+      figures.pictures.push_back(shape);
+    }
   }
   return figures;
 }
@@ -396,7 +413,9 @@ TextLayerTrust judge_text_layer(const pdf::PageContent& page) {
     return {false, "its text is drawn invisibly (render mode 3) over the page, another program's OCR of a scan"};
   }
   if (census.visible < kMinTextGlyphs) {
-    return {false, "the page has no text layer (" + std::to_string(census.visible) + " characters drawn)"};
+    if (census.visible == 0) return {false, "the page has no text layer"};
+    return {false, "its text layer is too short to be the page's text (" + std::to_string(census.visible) +
+                       " characters, fewer than " + std::to_string(kMinTextGlyphs) + ")"};
   }
   const double unmapped = static_cast<double>(census.unmapped + census.private_use) / census.visible;
   if (unmapped > kMaxUnmappedShare) {
@@ -433,7 +452,14 @@ PageScan scan_text_layer(const pdf::PageContent& page) {
   std::vector<Line> all_lines;
   for (const auto& lines : block_lines) all_lines.insert(all_lines.end(), lines.begin(), lines.end());
   const float body_height = median_height(heights);
-  const Figures figures = find_figures(page, all_lines, body_height);
+  Figures figures = find_figures(page, all_lines, body_height);
+  for (const Box& table : find_aligned_tables(all_lines, body_height)) {
+    const auto overlaps = [&](const Box& other) { return touches(table, other, 0); };
+    if (std::none_of(figures.tables.begin(), figures.tables.end(), overlaps) &&
+        std::none_of(figures.pictures.begin(), figures.pictures.end(), overlaps)) {
+      figures.tables.push_back(table);
+    }
+  }
 
   std::vector<Block> tables;
   for (const Box& region : figures.tables) {

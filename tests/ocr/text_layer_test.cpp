@@ -42,8 +42,10 @@ TEST(JudgeTextLayer, TrustsAPageOfOrdinaryText) {
 TEST(JudgeTextLayer, RefusesAPageWithTooFewCharactersToBeItsText) {
   const TextLayerTrust trust = judge_text_layer(read(text_line("Page 7", 72, 700)));
   EXPECT_FALSE(trust.usable);
-  EXPECT_EQ(trust.reason, "the page has no text layer (5 characters drawn)");
-  EXPECT_FALSE(judge_text_layer(read("")).usable);
+  EXPECT_EQ(trust.reason, "its text layer is too short to be the page's text (5 characters, fewer than 20)");
+  const TextLayerTrust none = judge_text_layer(read(""));
+  EXPECT_FALSE(none.usable);
+  EXPECT_EQ(none.reason, "the page has no text layer");
 }
 
 TEST(JudgeTextLayer, RefusesInvisibleTextOverAScannedPage) {
@@ -153,6 +155,7 @@ TEST(TextLayerResult, TwoColumnsReadLeftColumnFirstWhateverOrderThePageDrawsThem
     left += text_line("Left column line number " + std::to_string(i + 1) + " goes here", 72, 600 - 14 * i, 10);
   }
   const nlohmann::json elements = text_layer_result(read(right + left), Model::dotsocr);
+  EXPECT_EQ(find_category(elements, "Table"), nullptr) << "two columns of prose are no table";
   const std::vector<std::string> order = texts(elements);
   ASSERT_EQ(order.size(), 2u) << elements.dump(1);
   EXPECT_EQ(order[0].rfind("Left column line number 1", 0), 0u) << order[0];
@@ -183,6 +186,42 @@ TEST(TextLayerResult, ARuledGridWithTextInItsCellsIsATable) {
     if (&element == table) continue;
     EXPECT_EQ(element.value("text", "").find("Apples"), std::string::npos) << element.dump();
   }
+}
+
+// Columns of figures set apart by spaces alone, as financial statements are.
+TEST(TextLayerResult, RowsWhoseCellsLineUpInColumnsAreATableWithoutAnyRules) {
+  std::string content = text_line(kSentence, 72, 700) + text_line("Year Ended", 300, 660, 10) +
+                        text_line("2025", 300, 646, 10) + text_line("2024", 380, 646, 10);
+  const char* labels[] = {"Cost of revenue", "Research and development", "Sales and marketing", "Total"};
+  const char* values[4][2] = {{"178", "141"}, {"3,423", "2,532"}, {"1,136", "876"}, {"4,737", "3,549"}};
+  for (int row = 0; row < 4; ++row) {
+    const double y = 630 - 14 * row;
+    content += text_line(labels[row], 72, y, 10) + text_line(values[row][0], 300, y, 10) +
+               text_line(values[row][1], 380, y, 10);
+  }
+  const nlohmann::json elements = text_layer_result(read(content), Model::dotsocr);
+  const nlohmann::json* table = find_category(elements, "Table");
+  ASSERT_NE(table, nullptr) << elements.dump(1);
+  const std::string html = (*table)["text"];
+  EXPECT_NE(html.find("<td>Research and development</td><td>3,423</td><td>2,532</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("Year Ended"), std::string::npos) << html;
+  EXPECT_EQ(texts(elements).front(), kSentence);
+}
+
+// Text set on a frame around the page or on a card is read, not hidden in a picture.
+TEST(TextLayerResult, TextOnAPageFrameOrACardIsTextNotAPicture) {
+  const std::string frame = "1 w 20 20 572 752 re S\n0.9 g 60 400 300 200 re f 0 g\n";
+  const std::string content = frame + text_line("Card heading", 72, 580, 14) +
+                              text_line("A sentence of prose set on the card, as slides do.", 72, 560, 10) +
+                              text_line(kSentence, 72, 300);
+  const nlohmann::json elements = text_layer_result(read(content), Model::dotsocr);
+  EXPECT_EQ(find_category(elements, "Picture"), nullptr) << elements.dump(1);
+  const std::vector<std::string> all = texts(elements);
+  const auto has = [&](const std::string& part) {
+    return std::any_of(all.begin(), all.end(), [&](const std::string& t) { return t.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("A sentence of prose set on the card")) << elements.dump(1);
+  EXPECT_TRUE(has("The river flows quietly")) << elements.dump(1);
 }
 
 TEST(TextLayerResult, AnImageIsAPictureAndTheLabelsOnItAreNotBodyText) {
