@@ -7,6 +7,10 @@ the time limit. The server must never die or restart because of a file.
 Usage: bench/robustness.py [--corpus DIR] [--binary build/visor] [--dpi 72]
                            [--limit SECONDS_PER_FILE] [--workers N]
                            [--serve-args "--page-timeout 20s ..."]
+
+Jobs take the server's ocr_mode (auto unless --serve-args says otherwise);
+each completed file lists its successful pages by source (text-layer, ocr),
+and the summary counts worker processes that died and were restarted.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def main() -> int:
             time.sleep(0.1)
 
     counts: dict[str, int] = {}
+    pages_by_source: dict[str, int] = {}  # successful pages by the path that made them (text-layer, ocr)
     files = sorted(p for p in Path(args.corpus).rglob("*") if p.is_file() and p.suffix.lower() in (".pdf", ""))
     for path in files:
         if server.poll() is not None:
@@ -81,7 +86,17 @@ def main() -> int:
                     if status["status"] == "completed":
                         results = requests.get(f"{base}/ocr/result/{job_id}", timeout=60).json()["results"]
                         errors = sum(1 for page in results.values() if page["status"] != "success")
-                        outcome = f"completed pages={len(results)} page_errors={errors}"
+                        sources = {}
+                        for page in results.values():
+                            if page["status"] == "success":
+                                source = page.get("source", "ocr")
+                                sources[source] = sources.get(source, 0) + 1
+                                pages_by_source[source] = pages_by_source.get(source, 0) + 1
+                        outcome = f"completed pages={len(results)} page_errors={errors} " + " ".join(
+                            f"{source}={n}" for source, n in sorted(sources.items()))
+                        first_error = next((p["error"] for p in results.values() if p["status"] != "success"), "")
+                        if first_error:
+                            outcome += f" first error: {first_error[:160]}"
                         break
                     if status["status"] == "failed":
                         outcome = f"failed {status.get('error', '')[:90]}"
@@ -99,8 +114,13 @@ def main() -> int:
         print("server did not stop within 30 s of SIGTERM (a page still rendering); killed")
         server.kill()
         server.wait()
+    log.close()
+    serve_log = (Path(data) / "serve.log").read_text(errors="replace")
+    worker_deaths = serve_log.count("worker.died")
     print("summary:", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())),
-          f"server {'alive' if alive else 'DIED'} after {len(files)} files")
+          f"server {'alive' if alive else 'DIED'} after {len(files)} files;",
+          f"worker processes died and were restarted: {worker_deaths};",
+          "successful pages by source:", ", ".join(f"{k}={v}" for k, v in sorted(pages_by_source.items())))
     return 0 if alive else 1
 
 
