@@ -15,6 +15,7 @@ constexpr float kRowGap = 1.0f;         // body heights between two rows of a ta
 constexpr float kEdgeTolerance = 0.5f;  // body heights within which column edges agree
 constexpr double kSharedEdgeShare = 0.6;
 constexpr std::size_t kMinRows = 3;
+constexpr double kRuledRowShare = 0.5;  // of the lines between a table's rules that are rows of cells
 constexpr int kMaxHeadingLines = 3;
 
 // One printed row: the lines that share a baseline across the page, left to
@@ -156,6 +157,60 @@ std::vector<Box> find_aligned_tables(const std::vector<Line>& lines, float body_
       tables.push_back(with_headings(table, rows, i, first_column_end, body_height));
     }
     i = next;
+  }
+  return tables;
+}
+
+namespace {
+
+bool same_width(const Box& a, const Box& b, float body_height) {
+  return std::fabs(static_cast<float>(a.x1 - b.x1)) <= body_height &&
+         std::fabs(static_cast<float>(a.x2 - b.x2)) <= body_height;
+}
+
+// The lines between `top` and `bottom` (rules of one width) are a table:
+// enough of them, mostly rows of cells.
+bool rows_between(const std::vector<Line>& lines, const Box& top, const Box& bottom, std::size_t rules,
+                  float body_height) {
+  const Box region{top.x1, top.y1, top.x2, bottom.y2};
+  std::vector<Line> inside;
+  for (const Line& line : lines) {
+    const int cx = (line.box.x1 + line.box.x2) / 2;
+    const int cy = (line.box.y1 + line.box.y2) / 2;
+    if (region.x1 <= cx && cx < region.x2 && region.y1 <= cy && cy < region.y2) inside.push_back(line);
+  }
+  const std::vector<Row> rows = rows_of(std::move(inside), body_height);
+  const auto width = static_cast<float>(region.width());
+  const auto table_rows = static_cast<std::size_t>(
+      std::count_if(rows.begin(), rows.end(), [&](const Row& row) { return is_table_row(row, width); }));
+  const std::size_t wanted = rules >= 3 ? 2 : kMinRows;
+  return table_rows >= wanted && static_cast<double>(table_rows) >= kRuledRowShare * static_cast<double>(rows.size());
+}
+
+}  // namespace
+
+std::vector<Box> find_rule_bounded_tables(const std::vector<Line>& lines, std::vector<Box> horizontal_rules,
+                                          float body_height) {
+  if (body_height <= 0) return {};
+  std::sort(horizontal_rules.begin(), horizontal_rules.end(), [](const Box& a, const Box& b) { return a.y1 < b.y1; });
+  std::vector<Box> tables;
+  std::vector<bool> used(horizontal_rules.size(), false);
+  for (std::size_t first = 0; first < horizontal_rules.size(); ++first) {
+    if (used[first]) continue;
+    std::vector<std::size_t> stack{first};
+    for (std::size_t next = first + 1; next < horizontal_rules.size(); ++next) {
+      if (!used[next] && same_width(horizontal_rules[first], horizontal_rules[next], body_height)) stack.push_back(next);
+    }
+    // The widest span of these rules whose lines are a table: from the
+    // first rule to the furthest one that still encloses rows of cells.
+    for (std::size_t last = stack.size(); last-- > 1;) {
+      const Box& top = horizontal_rules[stack.front()];
+      const Box& bottom = horizontal_rules[stack[last]];
+      if (!rows_between(lines, top, bottom, last + 1, body_height)) continue;
+      tables.push_back(Box{std::min(top.x1, bottom.x1), top.y1, std::max(top.x2, bottom.x2), bottom.y2});
+      for (std::size_t k = 0; k <= last; ++k) used[stack[k]] = true;
+      break;
+    }
   }
   return tables;
 }

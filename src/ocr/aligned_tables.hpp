@@ -21,4 +21,14 @@ namespace visor::ocr {
 // headings) join it.
 std::vector<Box> find_aligned_tables(const std::vector<rules::Line>& lines, float body_height);
 
+// The regions of tables drawn with horizontal rules only, as LaTeX's
+// booktabs sets them (a rule above, one under the headings, one below):
+// three or more rules of one width (within a body height at each end)
+// stacked over at least two rows of text, or two such rules over at least
+// three, where most lines between the outer rules are rows of cells (as
+// above, narrowness taken against the rules' width). Each region runs from
+// the first rule to the last.
+std::vector<Box> find_rule_bounded_tables(const std::vector<rules::Line>& lines, std::vector<Box> horizontal_rules,
+                                          float body_height);
+
 }  // namespace visor::ocr

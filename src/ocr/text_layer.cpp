@@ -453,7 +453,19 @@ PageScan scan_text_layer(const pdf::PageContent& page) {
   for (const auto& lines : block_lines) all_lines.insert(all_lines.end(), lines.begin(), lines.end());
   const float body_height = median_height(heights);
   Figures figures = find_figures(page, all_lines, body_height);
-  for (const Box& table : find_aligned_tables(all_lines, body_height)) {
+  std::vector<Box> horizontal_rules;
+  for (const Box& rule : figures.rules) {
+    if (is_horizontal_rule(rule)) horizontal_rules.push_back(rule);
+  }
+  std::vector<Box> found = find_rule_bounded_tables(all_lines, horizontal_rules, body_height);
+  for (const Box& table : found) {
+    figures.rules.erase(std::remove_if(figures.rules.begin(), figures.rules.end(),
+                                       [&](const Box& rule) { return touches(table, rule, 0); }),
+                        figures.rules.end());
+  }
+  const std::vector<Box> aligned = find_aligned_tables(all_lines, body_height);
+  found.insert(found.end(), aligned.begin(), aligned.end());
+  for (const Box& table : found) {
     const auto overlaps = [&](const Box& other) { return touches(table, other, 0); };
     if (std::none_of(figures.tables.begin(), figures.tables.end(), overlaps) &&
         std::none_of(figures.pictures.begin(), figures.pictures.end(), overlaps)) {

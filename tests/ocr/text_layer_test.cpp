@@ -208,6 +208,35 @@ TEST(TextLayerResult, RowsWhoseCellsLineUpInColumnsAreATableWithoutAnyRules) {
   EXPECT_EQ(texts(elements).front(), kSentence);
 }
 
+// LaTeX's booktabs: a rule above, one under the headings, one below, no
+// vertical rules; a cell may wrap onto a second line.
+TEST(TextLayerResult, ATableBetweenThreeHorizontalRulesIsATable) {
+  std::string content = text_line(kSentence, 72, 700) + "0.5 w 72 660 m 400 660 l S 72 640 m 400 640 l S 72 560 m 400 560 l S\n";
+  content += text_line("Source", 76, 648, 10) + text_line("Tokens", 250, 648, 10) + text_line("Docs", 340, 648, 10);
+  const char* rows[4][3] = {{"Web pages", "3.71T", "2.95B"}, {"Code", "83.0B", "78.7M"}, {"Papers", "58.6B", "38.8M"},
+                            {"Math", "12.2B", "2.89M"}};
+  for (int row = 0; row < 4; ++row) {
+    const double y = 626 - 16 * row;
+    content += text_line(rows[row][0], 76, y, 10) + text_line(rows[row][1], 250, y, 10) +
+               text_line(rows[row][2], 340, y, 10);
+  }
+  const nlohmann::json elements = text_layer_result(read(content), Model::dotsocr);
+  const nlohmann::json* table = find_category(elements, "Table");
+  ASSERT_NE(table, nullptr) << elements.dump(1);
+  const std::string html = (*table)["text"];
+  EXPECT_NE(html.find("<td>Source</td><td>Tokens</td><td>Docs</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>Code</td><td>83.0B</td><td>78.7M</td>"), std::string::npos) << html;
+}
+
+// Two rules around the body of a page (under a running header, over the
+// footer) do not make the page a table.
+TEST(TextLayerResult, ProseBetweenTwoRulesIsNoTable) {
+  std::string content = "0.5 w 72 720 m 540 720 l S 72 100 m 540 100 l S\n";
+  for (int i = 0; i < 10; ++i) content += text_line(kSentence, 72, 690 - 14 * i, 10);
+  const nlohmann::json elements = text_layer_result(read(content), Model::dotsocr);
+  EXPECT_EQ(find_category(elements, "Table"), nullptr) << elements.dump(1);
+}
+
 // Text set on a frame around the page or on a card is read, not hidden in a picture.
 TEST(TextLayerResult, TextOnAPageFrameOrACardIsTextNotAPicture) {
   const std::string frame = "1 w 20 20 572 752 re S\n0.9 g 60 400 300 200 re f 0 g\n";
