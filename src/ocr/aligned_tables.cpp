@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ocr/layout_support.hpp"
+
 namespace visor::ocr {
 namespace {
 
@@ -25,18 +27,13 @@ struct Row {
   std::vector<Box> cells;
 };
 
-bool same_baseline(const Box& a, const Box& b) {
-  const int overlap = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
-  return overlap * 2 >= std::min(a.height(), b.height());
-}
-
 std::vector<Row> rows_of(std::vector<Line> lines, float body_height) {
   std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.box.y1 < b.box.y1; });
   std::vector<std::vector<const Word*>> row_words;
   std::vector<Row> rows;
   for (const Line& line : lines) {
     if (line.words.empty()) continue;
-    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return same_baseline(r.box, line.box); });
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return rules::detail::shares_baseline(r.box, line.box); });
     if (row == rows.end()) {
       rows.push_back(Row{line.box, {}});
       row_words.emplace_back();
@@ -175,9 +172,7 @@ bool rows_between(const std::vector<Line>& lines, const Box& top, const Box& bot
   const Box region{top.x1, top.y1, top.x2, bottom.y2};
   std::vector<Line> inside;
   for (const Line& line : lines) {
-    const int cx = (line.box.x1 + line.box.x2) / 2;
-    const int cy = (line.box.y1 + line.box.y2) / 2;
-    if (region.x1 <= cx && cx < region.x2 && region.y1 <= cy && cy < region.y2) inside.push_back(line);
+    if (rules::detail::centre_inside(region, line.box)) inside.push_back(line);
   }
   const std::vector<Row> rows = rows_of(std::move(inside), body_height);
   const auto width = static_cast<float>(region.width());

@@ -112,11 +112,8 @@ std::vector<std::vector<std::size_t>> group_rules(const std::vector<Box>& rules,
 
 bool is_picture_frame(const Box& frame, const std::vector<Box>& text_lines, float body_height) {
   if (body_height <= 0 || frame.width() < 3 * body_height || frame.height() < 3 * body_height) return false;
-  return std::none_of(text_lines.begin(), text_lines.end(), [&](const Box& line) {
-    const int x = (line.x1 + line.x2) / 2;
-    const int y = (line.y1 + line.y2) / 2;
-    return frame.x1 <= x && x < frame.x2 && frame.y1 <= y && y < frame.y2;
-  });
+  return std::none_of(text_lines.begin(), text_lines.end(),
+                      [&](const Box& line) { return detail::centre_inside(frame, line); });
 }
 
 std::vector<std::vector<std::string>> table_cells(const std::vector<Word>& words) {

@@ -66,6 +66,20 @@ inline Paragraph single_line_paragraph(const Line& line) {
   return paragraph;
 }
 
+// Two lines of type on one baseline: they overlap vertically by at least
+// half the shorter one's height.
+inline bool shares_baseline(const Box& a, const Box& b) {
+  const int overlap = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  return overlap * 2 >= std::min(a.height(), b.height());
+}
+
+// The centre of `box` lies in `region` (left and top edges inclusive).
+inline bool centre_inside(const Box& region, const Box& box) {
+  const int x = (box.x1 + box.x2) / 2;
+  const int y = (box.y1 + box.y2) / 2;
+  return region.x1 <= x && x < region.x2 && region.y1 <= y && y < region.y2;
+}
+
 inline bool is_touching(const Box& a, const Box& b, int tolerance) {
   return a.x1 <= b.x2 + tolerance && b.x1 <= a.x2 + tolerance && a.y1 <= b.y2 + tolerance &&
          b.y1 <= a.y2 + tolerance;

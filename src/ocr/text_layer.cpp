@@ -7,6 +7,7 @@
 
 #include "ocr/aligned_tables.hpp"
 #include "ocr/layout.hpp"
+#include "ocr/layout_support.hpp"
 #include "pdf/document.hpp"
 
 namespace visor::ocr {
@@ -18,6 +19,8 @@ using rules::Line;
 using rules::PageScan;
 using rules::Paragraph;
 using rules::Word;
+namespace detail = rules::detail;
+using detail::centre_inside;
 
 // --- The trust rule -------------------------------------------------------
 
@@ -135,8 +138,7 @@ Line line_of(const pdf::TextLine& text) {
 // Consecutive lines on one baseline (a bullet and its text, the cells of a
 // table row) are one line, as an engine reads them off an image.
 bool same_baseline(const Line& a, const Line& b) {
-  const int overlap = std::min(a.box.y2, b.box.y2) - std::max(a.box.y1, b.box.y1);
-  return overlap * 2 >= std::min(a.box.height(), b.box.height()) && b.box.x1 >= a.box.x2 - 2;
+  return detail::shares_baseline(a.box, b.box) && b.box.x1 >= a.box.x2 - 2;
 }
 
 std::vector<Line> lines_of(const pdf::TextBlock& block) {
@@ -192,11 +194,6 @@ bool is_rule(const Box& box) {
 }
 bool is_horizontal_rule(const Box& box) { return box.height() <= kRuleThickness && box.width() > box.height(); }
 
-bool touches(const Box& a, const Box& b, int tolerance) {
-  return a.x1 <= b.x2 + tolerance && b.x1 <= a.x2 + tolerance && a.y1 <= b.y2 + tolerance &&
-         b.y1 <= a.y2 + tolerance;
-}
-
 // Clusters of boxes that touch within `tolerance`, as their unions: a
 // sweep down the page, each box joined to the clusters it touches.
 std::vector<Box> clusters(std::vector<Box> boxes, int tolerance) {
@@ -207,7 +204,7 @@ std::vector<Box> clusters(std::vector<Box> boxes, int tolerance) {
     for (bool grew = true; grew;) {
       grew = false;
       for (auto it = merged.begin(); it != merged.end();) {
-        if (touches(*it, cluster, tolerance)) {
+        if (detail::is_touching(*it, cluster, tolerance)) {
           cluster = rules::unite(cluster, *it);
           it = merged.erase(it);
           grew = true;
@@ -219,12 +216,6 @@ std::vector<Box> clusters(std::vector<Box> boxes, int tolerance) {
     merged.push_back(cluster);
   }
   return merged;
-}
-
-bool contains_point(const Box& box, int x, int y) { return box.x1 <= x && x < box.x2 && box.y1 <= y && y < box.y2; }
-
-bool centre_inside(const Box& region, const Box& box) {
-  return contains_point(region, (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2);
 }
 
 // A ruled table: a cluster of rules with at least two of each direction,
@@ -274,7 +265,7 @@ Figures find_figures(const pdf::PageContent& page, const std::vector<Line>& line
   for (const Box& grid : clusters(rule_boxes, tolerance)) {
     std::vector<Box> members;
     for (const Box& rule : rule_boxes) {
-      if (touches(rule, grid, 0)) members.push_back(rule);
+      if (detail::is_touching(rule, grid, 0)) members.push_back(rule);
     }
     if (is_table_grid(members, grid, lines)) {
       figures.tables.push_back(grid);
@@ -298,12 +289,6 @@ Figures find_figures(const pdf::PageContent& page, const std::vector<Line>& line
     }
   }
   return figures;
-}
-
-float median_height(std::vector<float> heights) {
-  if (heights.empty()) return 0;
-  std::nth_element(heights.begin(), heights.begin() + static_cast<std::ptrdiff_t>(heights.size() / 2), heights.end());
-  return heights[heights.size() / 2];
 }
 
 // --- Reading order ----------------------------------------------------------
@@ -451,7 +436,7 @@ PageScan scan_text_layer(const pdf::PageContent& page) {
   }
   std::vector<Line> all_lines;
   for (const auto& lines : block_lines) all_lines.insert(all_lines.end(), lines.begin(), lines.end());
-  const float body_height = median_height(heights);
+  const float body_height = detail::median(std::move(heights));
   Figures figures = find_figures(page, all_lines, body_height);
   std::vector<Box> horizontal_rules;
   for (const Box& rule : figures.rules) {
@@ -460,13 +445,13 @@ PageScan scan_text_layer(const pdf::PageContent& page) {
   std::vector<Box> found = find_rule_bounded_tables(all_lines, horizontal_rules, body_height);
   for (const Box& table : found) {
     figures.rules.erase(std::remove_if(figures.rules.begin(), figures.rules.end(),
-                                       [&](const Box& rule) { return touches(table, rule, 0); }),
+                                       [&](const Box& rule) { return detail::is_touching(table, rule, 0); }),
                         figures.rules.end());
   }
   const std::vector<Box> aligned = find_aligned_tables(all_lines, body_height);
   found.insert(found.end(), aligned.begin(), aligned.end());
   for (const Box& table : found) {
-    const auto overlaps = [&](const Box& other) { return touches(table, other, 0); };
+    const auto overlaps = [&](const Box& other) { return detail::is_touching(table, other, 0); };
     if (std::none_of(figures.tables.begin(), figures.tables.end(), overlaps) &&
         std::none_of(figures.pictures.begin(), figures.pictures.end(), overlaps)) {
       figures.tables.push_back(table);
