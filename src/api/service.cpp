@@ -214,8 +214,7 @@ namespace {
 // The pages `submission` asks for in a document of `page_count` pages:
 // invalid_request for a bad selection, bad_input over --max-pages.
 Result<util::PageSelection> select_pages(const Submission& submission, int page_count, int max_pages) {
-  auto selection = submission.pages.empty() ? Result<util::PageSelection>(util::PageSelection::all(page_count))
-                                            : util::PageSelection::parse(submission.pages, page_count);
+  auto selection = util::PageSelection::from_parameter(submission.pages, page_count);
   if (!selection || selection->count() <= max_pages) return selection;
   const std::string what = selection->selects_all()
                                ? "The document has " + std::to_string(page_count) + " pages"

@@ -90,9 +90,7 @@ int ocr_command(int argc, char** argv) {
   auto document = processor.open(std::move(*bytes));
   if (!document) return fail(document.error().message);
 
-  auto selection = options->get("pages").empty()
-                       ? Result<util::PageSelection>(util::PageSelection::all(document->page_count()))
-                       : util::PageSelection::parse(options->get("pages"), document->page_count());
+  auto selection = util::PageSelection::from_parameter(options->get("pages"), document->page_count());
   if (!selection) return fail("--pages: " + selection.error().message, 2);
   auto first_image_dpi = document->image_dpi(selection->indexes().front());
   if (!first_image_dpi) return fail(first_image_dpi.error().message);

@@ -77,6 +77,11 @@ Result<PageSelection> PageSelection::parse(std::string_view text, int page_count
   return PageSelection(std::move(indexes), page_count);
 }
 
+Result<PageSelection> PageSelection::from_parameter(std::string_view text, int page_count) {
+  if (text.empty()) return all(page_count);
+  return parse(text, page_count);
+}
+
 std::string PageSelection::text() const { return format_page_ranges(indexes_); }
 
 std::string format_page_ranges(const std::vector<int>& indexes) {

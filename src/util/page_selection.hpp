@@ -23,6 +23,10 @@ class PageSelection {
   // precedes its start and pages past the last one.
   static Result<PageSelection> parse(std::string_view text, int page_count);
 
+  // A `pages` parameter as the API and visor ocr take it: empty (not sent)
+  // selects every page, anything else is parse()d.
+  static Result<PageSelection> from_parameter(std::string_view text, int page_count);
+
   // The selected pages as 0-based indexes, ascending, without repeats.
   const std::vector<int>& indexes() const { return indexes_; }
   int count() const { return static_cast<int>(indexes_.size()); }

@@ -49,6 +49,17 @@ TEST(PageSelection, CanonicalTextJoinsConsecutivePages) {
   EXPECT_EQ(format_page_ranges({}), "");
 }
 
+TEST(PageSelection, AParameterNotSentSelectsEveryPage) {
+  auto every = PageSelection::from_parameter("", 4);
+  ASSERT_TRUE(every.ok());
+  EXPECT_TRUE(every->selects_all());
+  EXPECT_EQ(every->text(), "1-4");
+  auto some = PageSelection::from_parameter("2", 4);
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(some->indexes(), std::vector<int>{1});
+  EXPECT_FALSE(PageSelection::from_parameter(" ", 4).ok());
+}
+
 TEST(PageSelection, PagesPastTheLastOneNameThePageCount) {
   EXPECT_NE(error_of("3-5", 4).find("names page 5, but the document has 4 pages"), std::string::npos);
   EXPECT_NE(error_of("9-", 4).find("the document has 4 pages"), std::string::npos);
