@@ -15,7 +15,7 @@ definitions and the results):
                        / math / baseline (blank page), pass rates by type.
   publaynet-examples   20 journal page images (about 72 DPI) with layout
                        boxes, no text. Scored: detection and category F1 at
-                       IoU >= 0.5 on the dotsocr boxes, which are pixels of
+                       IoU >= 0.5 (bench/quality's matching) on the dotsocr boxes, which are pixels of
                        the image itself.
 
 Usage: bench/realworld.py [--build build] [--ocr-mode auto] [--sets docbank,olmocr,publaynet]
@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import importlib.machinery
+import importlib.util
 import json
 import re
 import subprocess
@@ -39,6 +41,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "gt"
+
+
+def load_quality():
+    """bench/quality (a script without .py) as a module: its box matching
+    is the one both benchmarks score detection with."""
+    loader = importlib.machinery.SourceFileLoader("visor_bench_quality", str(ROOT / "bench" / "quality"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+quality = load_quality()
 
 
 # -- running visor ------------------------------------------------------
@@ -71,30 +86,6 @@ def sources(results: list[dict]) -> dict:
 
 
 # -- shared scoring -----------------------------------------------------
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def greedy_matches(truth: list, found: list, threshold: float = 0.5) -> list[tuple[int, int]]:
-    """One-to-one pairs (truth index, found index), highest IoU first."""
-    pairs = sorted(((iou(t["bbox"], f["bbox"]), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)),
-                   reverse=True)
-    used_t, used_f, out = set(), set(), []
-    for value, i, j in pairs:
-        if value < threshold:
-            break
-        if i in used_t or j in used_f:
-            continue
-        used_t.add(i)
-        used_f.add(j)
-        out.append((i, j))
-    return out
-
 
 def f1(matched: int, truth: int, found: int) -> tuple[float, float, float]:
     p = matched / found if found else 0.0
@@ -323,7 +314,7 @@ def score_publaynet(folder: Path, visor: Path, mode: str, dpi: int, jobs: int) -
         # PubLayNet does not annotate running headers and footers.
         found = [{"bbox": e["bbox"], "category": PUBLAYNET_OF[e["category"]]}
                  for e in elements(results[path]) if e["category"] in PUBLAYNET_OF]
-        pairs = greedy_matches(truth, found)
+        pairs = quality.greedy_matches([t["bbox"] for t in truth], [f["bbox"] for f in found])
         totals.update(truth=len(truth), found=len(found), matched=len(pairs),
                       same=sum(truth[i]["category"] == found[j]["category"] for i, j in pairs))
         for i, t in enumerate(truth):
