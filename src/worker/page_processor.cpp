@@ -139,27 +139,30 @@ Result<PageData> PageProcessor::process_page(pdf::Document& document, int page_i
 Result<std::optional<PageData>> PageProcessor::from_text_layer(pdf::Document& document, int page_index, int dpi,
                                                                ocr::Model model, ocr::OcrMode mode,
                                                                const std::stop_token& abandon) {
+  // nullopt sends the page to OCR (auto); text mode makes it a page error.
+  const auto without_text_layer = [&](const std::string& reason) -> Result<std::optional<PageData>> {
+    if (mode == ocr::OcrMode::automatic) return std::optional<PageData>();
+    return Error::bad_input("Page " + std::to_string(page_index + 1) + " has no usable text layer: " + reason +
+                            "; ocr_mode text reads text layers only (auto or ocr would OCR the page)");
+  };
+  // Reading an image's content would only decode it once more for nothing.
+  if (document.format().image) return without_text_layer("the page has no text layer (the document is an image)");
+
   // Reading the page's content is local work on untrusted data, like rendering.
   const auto deadline = Clock::now() + limits_.timeout;
   const auto armed = post(deadline);
   auto content = unless_late(document.read_content(page_index, dpi, deadline, abandon), deadline, page_index,
                              limits_.timeout);
-  std::string reason;
   if (content) {
     const ocr::TextLayerTrust trust = ocr::judge_text_layer(*content);
-    if (trust.usable) {
-      return std::optional<PageData>(
-          PageData{ocr::text_layer_result(*content, model), ocr::kSourceTextLayer, ocr::text_layer_engine_name()});
-    }
-    reason = trust.reason;
-  } else if (content.error().kind == Error::Kind::bad_input) {
-    reason = "its content cannot be read (" + content.error().message + ")";
-  } else {
-    return content.take_error();  // out of time or memory, abandoned: as for a render
+    if (!trust.usable) return without_text_layer(trust.reason);
+    return std::optional<PageData>(
+        PageData{ocr::text_layer_result(*content, model), ocr::kSourceTextLayer, ocr::text_layer_engine_name()});
   }
-  if (mode == ocr::OcrMode::automatic) return std::optional<PageData>();
-  return Error::bad_input("Page " + std::to_string(page_index + 1) + " has no usable text layer: " + reason +
-                          "; ocr_mode text reads text layers only (auto or ocr would OCR the page)");
+  if (content.error().kind == Error::Kind::bad_input) {
+    return without_text_layer("its content cannot be read (" + content.error().message + ")");
+  }
+  return content.take_error();  // out of time or memory, abandoned: as for a render
 }
 
 Result<PageData> PageProcessor::recognise(pdf::Document& document, int page_index, int dpi, ocr::Model model,
