@@ -9,6 +9,7 @@
 #include "ocr/layout.hpp"
 #include "ocr/layout_support.hpp"
 #include "pdf/document.hpp"
+#include "util/utf8.hpp"
 
 namespace visor::ocr {
 namespace {
@@ -80,24 +81,6 @@ Box to_box(const pdf::PixelRect& r) {
           static_cast<int>(std::ceil(r.y1))};
 }
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 bool is_blank(char32_t c) { return c == ' ' || c == 0xA0 || c == '\t' || c == 0x2009 || c == 0x200B; }
 
 // Words of a line: glyph runs between spaces, or between glyphs further
@@ -118,7 +101,7 @@ std::vector<Word> words_of(const pdf::TextLine& line) {
       continue;
     }
     if (!current.text.empty() && glyph.box.x0 - last_x1 > gap) close();
-    append_utf8(current.text, glyph.codepoint);
+    util::append_utf8(current.text, glyph.codepoint);
     current.box = rules::unite(current.box, to_box(glyph.box));
     last_x1 = glyph.box.x1;
   }
