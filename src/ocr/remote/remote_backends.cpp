@@ -1,6 +1,6 @@
 #include "ocr/remote/remote_backends.hpp"
 
-#include "ocr/remote/http_client.hpp"
+#include "net/http_client.hpp"
 #include "util/log.hpp"
 
 namespace visor::ocr::remote {
@@ -42,7 +42,7 @@ const RemoteModelConfig* RemoteBackends::config(Model model) const {
 }
 
 void RemoteBackends::probe_due() {
-  thread_local HttpClient client;
+  thread_local net::HttpClient client;
   for (auto& [model, pool] : pools_) {
     for (int index : pool->due_for_probe()) {
       const EndpointConfig& endpoint = pool->config(index);

@@ -7,7 +7,7 @@
 
 #include "ocr/remote/dots_output.hpp"
 #include "ocr/remote/dots_prompt.hpp"
-#include "ocr/remote/http_client.hpp"
+#include "net/http_client.hpp"
 #include "ocr/remote/lighton_output.hpp"
 #include "ocr/remote/smart_resize.hpp"
 #include "util/base64.hpp"
@@ -165,7 +165,7 @@ class RemoteEngine final : public Engine {
                                   reply->body.substr(0, 200);
         pool_.release(*index, Outcome::failure, error);
         last = Error::unavailable(error);
-        wait_unless_abandoned(backoff_for(attempt, reply->retry_after), abandon);
+        wait_unless_abandoned(backoff_for(attempt, reply->header("retry-after")), abandon);
         continue;
       } else if (reply->status >= 400) {
         pool_.release(*index, Outcome::success);
@@ -190,7 +190,7 @@ class RemoteEngine final : public Engine {
   Model model_;
   EndpointPool& pool_;
   const RemoteModelConfig& config_;
-  HttpClient client_;
+  net::HttpClient client_;
   std::string last_served_model_;
 };
 
