@@ -72,7 +72,8 @@ std::string table_markdown(const Element& element) {
   return table;
 }
 
-// The Markdown block of one element; empty for elements left out of the body.
+}  // namespace
+
 std::string element_markdown(const Element& element) {
   const std::string& c = element.category;
   if (c == category::page_header || c == category::page_footer || c == category::picture) return {};
@@ -83,8 +84,6 @@ std::string element_markdown(const Element& element) {
   if (c == category::table) return table_markdown(element);
   return element.text;
 }
-
-}  // namespace
 
 nlohmann::json to_dotsocr_json(const PageLayout& layout) {
   nlohmann::json elements = nlohmann::json::array();

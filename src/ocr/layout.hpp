@@ -49,6 +49,13 @@ struct PageLayout {
 // Picture elements carry no "text" key.
 nlohmann::json to_dotsocr_json(const PageLayout& layout);
 
+// The Markdown block of one element, as dots.ocr's authors convert
+// (../shared/reference/models.md): Title "# ", Section-header "## ",
+// List-item "- " (or its own number), Formula in "$$" lines, a Table as a
+// pipe table from its cells (its HTML text when it has none), other text as
+// it is; empty for page headers, footers and pictures, which the body leaves out.
+std::string element_markdown(const Element& element);
+
 // Markdown of the page body: Title "# ", Section-header "## ", List-item
 // "- ", tables as pipe tables, paragraphs separated by a blank line; page
 // headers, footers and pictures left out.

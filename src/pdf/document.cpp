@@ -585,6 +585,16 @@ Result<std::string> draw_annotations_png(Context& context, const util::Image& pa
   return png_bytes(ctx, pixmap->get());
 }
 
+Result<std::string> Document::searchable_pdf(const std::vector<PageText>& pages, double dpi) {
+  std::vector<double> dpis(static_cast<std::size_t>(page_count()), dpi);
+  for (int i = 0; i < page_count(); ++i) {
+    auto own_dpi = image_dpi(i);
+    if (!own_dpi) return own_dpi.take_error();
+    if (*own_dpi) dpis[static_cast<std::size_t>(i)] = **own_dpi;
+  }
+  return write_searchable_pdf(impl_->ctx, impl_->document.get(), page_count(), pages, dpis);
+}
+
 std::string mupdf_version() { return FZ_VERSION; }
 
 Result<std::string> encode_png(Context& context, const util::Image& image) {

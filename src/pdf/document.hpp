@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pdf/formats.hpp"
+#include "pdf/searchable_pdf.hpp"
 #include "pdf/text_layer.hpp"
 #include "util/image.hpp"
 #include "util/result.hpp"
@@ -112,6 +113,14 @@ class Document {
   // memory, timeout at `deadline`, conflict when abandoned.
   Result<PageContent> read_content(int page_index, double dpi, Deadline deadline = kNoDeadline,
                                    std::stop_token abandon = {});
+
+  // The document as a searchable PDF: its pages with the text of `pages`
+  // laid over them as an invisible layer (searchable_pdf.hpp), in pixels
+  // of the page at `dpi` for a PDF, at each page's image_dpi for an image.
+  // A PDF keeps everything else as it was, pages not in `pages` untouched;
+  // an image becomes a PDF whose pages draw it at its own size. Errors:
+  // bad_input when the PDF cannot be written, too_large out of memory.
+  Result<std::string> searchable_pdf(const std::vector<PageText>& pages, double dpi);
 
   // Renders one page stretched to exactly width × height pixels (vision
   // models expect exact input sizes; rendering at the target size is sharper

@@ -5,11 +5,13 @@
 // server `visor document fork-server`, or spawned as a program.
 //
 // The protocol, private to this file:
-//   argv:   <visor> document inspect|page --name=value...
+//   argv:   <visor> document inspect|page|searchable --name=value...
 //   stdin:  for `page`, the annotations as JSON (--annotations-bytes long),
-//           then the document; for `inspect`, the document alone
+//           then the document; for `searchable`, the pages' text as JSON
+//           (--text-bytes long), then the document; for `inspect`, the
+//           document alone
 //   exit 0: stdout is the answer: {"pages": N, "format": "PNG", "image_dpi": D}
-//           for inspect (image_dpi 0 for a PDF), PNG for page
+//           for inspect (image_dpi 0 for a PDF), PNG for page, PDF for searchable
 //   exit 3: stdout is an error {"kind": "bad_input", "message": "..."}
 // Any other end (a signal, a kill at the time limit, another status) is a
 // failure of the child, which the parent words for the user.
@@ -108,6 +110,37 @@ Result<std::vector<Annotation>> annotations_from(std::string_view text) {
   return out;
 }
 
+json page_texts_json(const std::vector<PageText>& pages) {
+  json out = json::array();
+  for (const PageText& page : pages) {
+    json lines = json::array();
+    for (const RecognisedLine& l : page.lines) lines.push_back({l.x1, l.y1, l.x2, l.y2, l.text});
+    out.push_back({{"page", page.page_index}, {"lines", std::move(lines)}, {"unplaced", page.unplaced_lines}});
+  }
+  return out;
+}
+
+Result<std::vector<PageText>> page_texts_from(std::string_view text) {
+  const json parsed = json::parse(text, nullptr, false);
+  if (!parsed.is_array()) return Error::internal("The pages' text is not a JSON array");
+  std::vector<PageText> out;
+  try {
+    for (const json& item : parsed) {
+      PageText page;
+      page.page_index = item.at("page").get<int>();
+      for (const json& l : item.at("lines")) {
+        page.lines.push_back({l.at(0).get<int>(), l.at(1).get<int>(), l.at(2).get<int>(), l.at(3).get<int>(),
+                              l.at(4).get<std::string>()});
+      }
+      page.unplaced_lines = item.at("unplaced").get<std::vector<std::string>>();
+      out.push_back(std::move(page));
+    }
+  } catch (const json::exception& e) {
+    return Error::internal(std::string("The pages' text is malformed: ") + e.what());
+  }
+  return out;
+}
+
 // --- The parent ---------------------------------------------------------
 
 class IsolatedDocumentTool final : public DocumentTool {
@@ -136,6 +169,16 @@ class IsolatedDocumentTool final : public DocumentTool {
                 "--line-width=" + std::to_string(request.line_width),
                 "--annotations-bytes=" + std::to_string(annotations.size())},
                {annotations, document}, largest_png());
+  }
+
+  Result<std::string> searchable_pdf(const std::string& document, const std::vector<PageText>& pages,
+                                     int dpi) override {
+    const std::string text = page_texts_json(pages).dump();
+    // The document's own objects, its text, and room for an image's pixels
+    // stored anew.
+    const std::size_t largest = 4 * document.size() + 4 * text.size() + (std::size_t{16} << 20);
+    return run({"searchable", "--dpi=" + std::to_string(dpi), "--text-bytes=" + std::to_string(text.size())},
+               {text, document}, largest);
   }
 
  private:
@@ -171,7 +214,7 @@ class IsolatedDocumentTool final : public DocumentTool {
       return std::move(child->output);
     }
     if (child->exited_with(kAnsweredWithError)) return error_from(child->output);
-    Error error = failure(*child);
+    Error error = failure(*child, max_answer);
     util::log_warn("document_tool.failed", {{"request", verb},
                                             {"how", child->timed_out ? "killed at its time limit"
                                                                      : util::describe_exit(child->wait_status)},
@@ -187,7 +230,7 @@ class IsolatedDocumentTool final : public DocumentTool {
   }
 
   // The child ended without an answer: say what happened, in words.
-  Error failure(const util::ChildRun& child) const {
+  Error failure(const util::ChildRun& child, std::size_t max_answer) const {
     constexpr std::string_view kUnreadable = "The PDF could not be read: ";
     if (child.timed_out) {
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.timeout);
@@ -195,7 +238,7 @@ class IsolatedDocumentTool final : public DocumentTool {
                               util::describe_duration(seconds) + setting_note(options_.timeout_setting));
     }
     if (child.output_too_large) {
-      return Error::internal("The document reader answered with more than " + util::describe_size(largest_png()));
+      return Error::internal("The document reader answered with more than " + util::describe_size(max_answer));
     }
     const int sig = child.crash_signal();
     if (sig == SIGXCPU) {
@@ -309,30 +352,52 @@ Result<std::string> page(Context& context, std::shared_ptr<const std::string> do
   return draw_annotations_png(context, *image, annotations, static_cast<int>(line_width));
 }
 
+Result<std::string> searchable(Context& context, std::shared_ptr<const std::string> document,
+                               const std::vector<PageText>& pages, const Arguments& args) {
+  const auto dpi = number_argument(args, "dpi");
+  if (!dpi) return Error::internal("The searchable request needs --dpi");
+  auto opened = Document::open(context, std::move(document));
+  if (!opened) return opened.take_error();
+  return opened->searchable_pdf(pages, static_cast<double>(*dpi));
+}
+
+// The JSON that comes before the document, `--<name>=N` bytes of it ("" when none).
+Result<std::string> read_preamble(const Arguments& args, std::string_view name) {
+  const auto bytes = number_argument(args, name).value_or(0);
+  return read_input(static_cast<std::size_t>(std::max(0LL, bytes)));
+}
+
 Result<std::string> serve_request(std::string_view verb, const Arguments& args, Context& context) {
   std::vector<Annotation> annotations;
+  std::vector<PageText> pages;
   if (verb == "page") {
-    const auto annotation_bytes = number_argument(args, "annotations-bytes").value_or(0);
-    auto text = read_input(static_cast<std::size_t>(std::max(0LL, annotation_bytes)));
+    auto text = read_preamble(args, "annotations-bytes");
     if (!text) return text.take_error();
     auto parsed = annotations_from(text->empty() ? "[]" : *text);
     if (!parsed) return parsed.take_error();
     annotations = std::move(*parsed);
+  } else if (verb == "searchable") {
+    auto text = read_preamble(args, "text-bytes");
+    if (!text) return text.take_error();
+    auto parsed = page_texts_from(text->empty() ? "[]" : *text);
+    if (!parsed) return parsed.take_error();
+    pages = std::move(*parsed);
   }
   auto document = read_input(std::nullopt);
   if (!document) return document.take_error();
   if (std::getenv(kCrashForTests) != nullptr) ::raise(SIGSEGV);
   auto bytes = std::make_shared<const std::string>(std::move(*document));
   if (verb == "inspect") return inspect(context, std::move(bytes));
+  if (verb == "searchable") return searchable(context, std::move(bytes), pages, args);
   return page(context, std::move(bytes), annotations, args);
 }
 
-// One request: `<visor> document inspect|page --name=value...`.
+// One request: `<visor> document inspect|page|searchable --name=value...`.
 int run_request(int argc, char** argv) {
   // Never outlive the API process that asked.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const std::string_view verb = argc > 2 ? argv[2] : "";
-  if (verb != "inspect" && verb != "page") return kUsageError;
+  if (verb != "inspect" && verb != "page" && verb != "searchable") return kUsageError;
   const Arguments args = named_arguments(argc, argv, 3);
   const std::string memory_setting = text_argument(args, "memory-setting");
   try {

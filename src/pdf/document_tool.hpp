@@ -49,6 +49,11 @@ class DocumentTool {
   // a page out of range, too_large over the pixel limit), plus those of
   // inspect().
   virtual Result<std::string> page_png(const std::string& document, const PageImageRequest& request) = 0;
+
+  // Document::searchable_pdf in a child: the PDF's bytes. Errors as
+  // inspect(), and those of Document::searchable_pdf.
+  virtual Result<std::string> searchable_pdf(const std::string& document, const std::vector<PageText>& pages,
+                                             int dpi) = 0;
 };
 
 struct DocumentToolOptions {

@@ -99,4 +99,9 @@ PixelSpace pixel_space(fz_rect bounds, double dpi);
 Result<PageContent> read_page_content(fz_context* ctx, fz_page* page, fz_rect bounds, double dpi, Deadline deadline,
                                       const std::stop_token& abandon);
 
+// Document::searchable_pdf (searchable_pdf.cpp): `dpis` holds the DPI of
+// each of the document's `page_count` pages.
+Result<std::string> write_searchable_pdf(fz_context* ctx, fz_document* document, int page_count,
+                                         const std::vector<PageText>& pages, const std::vector<double>& dpis);
+
 }  // namespace visor::pdf::fitz
