@@ -40,15 +40,20 @@ constexpr std::array<JobRoute, 4> kJobRoutes{{
     {"/ocr/jobs/", verb::delete_, RouteId::cancel},
 }};
 
+// Routes of the form <prefix>{job_id}/{item}.
+constexpr std::array<JobRoute, 2> kJobItemRoutes{{
+    {"/ocr/page/", verb::get, RouteId::page_image},
+    {"/ocr/download/", verb::get, RouteId::download},
+}};
+
 constexpr std::string_view kAssetPrefix = "/static/";
-constexpr std::string_view kPagePrefix = "/ocr/page/";
 
 struct RouteName {
   RouteId id;
   std::string_view name;
 };
 
-constexpr std::array<RouteName, 20> kRouteNames{{
+constexpr std::array<RouteName, 21> kRouteNames{{
     {RouteId::web_app, "/"},
     {RouteId::api_index, "/api"},
     {RouteId::health, "/healthz"},
@@ -65,6 +70,7 @@ constexpr std::array<RouteName, 20> kRouteNames{{
     {RouteId::result, "/ocr/result/{job_id}"},
     {RouteId::stream, "/ocr/stream/{job_id}"},
     {RouteId::page_image, "/ocr/page/{job_id}/{page}"},
+    {RouteId::download, "/ocr/download/{job_id}/{format}"},
     {RouteId::cancel, "/ocr/jobs/{job_id}"},
     {RouteId::preflight, "preflight"},
     {RouteId::not_found, "not_found"},
@@ -98,17 +104,18 @@ Route match_route(verb method, std::string_view path) {
     route.job_id = id;
     return with_method(method, job.method, std::move(route));
   }
-  if (path.starts_with(kPagePrefix)) {
-    const std::string_view rest = path.substr(kPagePrefix.size());
+  for (const auto& job : kJobItemRoutes) {
+    if (!path.starts_with(job.prefix)) continue;
+    const std::string_view rest = path.substr(job.prefix.size());
     const auto slash = rest.find('/');
     if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size() ||
         rest.find('/', slash + 1) != std::string_view::npos) {
       return route_of(RouteId::not_found);
     }
-    Route route = route_of(RouteId::page_image);
+    Route route = route_of(job.id);
     route.job_id = rest.substr(0, slash);
-    route.page = rest.substr(slash + 1);
-    return with_method(method, verb::get, std::move(route));
+    route.item = rest.substr(slash + 1);
+    return with_method(method, job.method, std::move(route));
   }
   if (path.starts_with(kAssetPrefix) && path.size() > kAssetPrefix.size()) {
     Route route = route_of(RouteId::asset);

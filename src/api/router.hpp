@@ -27,6 +27,7 @@ enum class RouteId {
   result,
   stream,
   page_image,  // GET /ocr/page/{job_id}/{page}
+  download,    // GET /ocr/download/{job_id}/{format}
   cancel,      // DELETE /ocr/jobs/{job_id}
   preflight,
   not_found,
@@ -35,9 +36,11 @@ enum class RouteId {
 
 struct Route {
   RouteId id = RouteId::not_found;
-  std::string job_id;  // for status, result, stream, page_image and cancel; not yet validated
+  std::string job_id;  // for status, result, stream, page_image, download and cancel; not yet validated
   std::string asset;   // for asset: the path after /static/
-  std::string page;    // for page_image: the page index as written; not yet validated
+  // The segment after the job id: page_image's page index, download's
+  // format, as written; not yet validated.
+  std::string item;
 };
 
 Route match_route(boost::beast::http::verb method, std::string_view path);

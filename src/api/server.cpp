@@ -50,6 +50,7 @@ bool needs_caller(RouteId id) {
     case RouteId::result:
     case RouteId::stream:
     case RouteId::page_image:
+    case RouteId::download:
     case RouteId::cancel:
       return true;
     default:
@@ -58,8 +59,10 @@ bool needs_caller(RouteId id) {
 }
 
 // Routes a browser loads without a chance to add headers (EventSource,
-// <img>): they also take the key as ?api_key=.
-bool accepts_query_key(RouteId id) { return id == RouteId::stream || id == RouteId::page_image; }
+// <img>, a download link): they also take the key as ?api_key=.
+bool accepts_query_key(RouteId id) {
+  return id == RouteId::stream || id == RouteId::page_image || id == RouteId::download;
+}
 
 Result<Caller> identify_caller(const Connection& c, const RequestParser& parser, const Target& target,
                                RouteId route) {
@@ -205,7 +208,8 @@ awaitable<Response> answer(Connection& c, const Route& route, const Target& targ
     case RouteId::ready: co_return co_await c.service.ready();
     case RouteId::metrics: co_return co_await c.service.metrics();
     case RouteId::jobs_list: co_return co_await c.service.list_jobs(target, caller);
-    case RouteId::page_image: co_return co_await c.service.page_image(route.job_id, route.page, target, caller);
+    case RouteId::page_image: co_return co_await c.service.page_image(route.job_id, route.item, target, caller);
+    case RouteId::download: co_return co_await c.service.download(route.job_id, route.item, caller);
     case RouteId::models: co_return c.service.models();
     case RouteId::status: co_return co_await c.service.status(route.job_id, caller);
     case RouteId::cancel: co_return co_await c.service.cancel(route.job_id, caller);

@@ -4,6 +4,7 @@
 
 #include "api/annotate.hpp"
 #include "api/blocking.hpp"
+#include "api/downloads.hpp"
 #include "api/views.hpp"
 #include "jobs/page_result.hpp"
 #include "util/base64.hpp"
@@ -509,35 +510,76 @@ asio::awaitable<Response> Service::result(std::string job_id, bool annotate, con
   co_return co_await result_for(*job, annotate);
 }
 
-asio::awaitable<Response> Service::result_for(const jobs::Job& job, bool annotate) {
+asio::awaitable<Service::CompletedPages> Service::completed_pages(const jobs::Job& job) {
   const jobs::JobStatus status = jobs::effective_status(job, util::now_ms());
   switch (status) {
     case jobs::JobStatus::pending:
     case jobs::JobStatus::running:
-      co_return json_response(http::status::accepted, result_pending_body(job, status));
+      co_return CompletedPages{json_response(http::status::accepted, result_pending_body(job, status)), {}};
     case jobs::JobStatus::expired:
-      co_return json_response(http::status::not_found, result_expired_body(job, options_.result_ttl));
+      co_return CompletedPages{json_response(http::status::not_found, result_expired_body(job, options_.result_ttl)), {}};
     case jobs::JobStatus::failed:
-      co_return json_response(http::status::unprocessable_entity, result_failed_body(job));
+      co_return CompletedPages{json_response(http::status::unprocessable_entity, result_failed_body(job)), {}};
     case jobs::JobStatus::cancelled:
-      co_return json_response(http::status::conflict, result_failed_body(job));
+      co_return CompletedPages{json_response(http::status::conflict, result_failed_body(job)), {}};
     case jobs::JobStatus::completed:
       break;
   }
   auto pages = co_await read_pages(job.id);
   if (!pages && pages.error().kind == Error::Kind::not_found) {
     // Deleted by the sweeper between the two reads.
-    co_return json_response(http::status::not_found, result_expired_body(job, options_.result_ttl));
+    co_return CompletedPages{json_response(http::status::not_found, result_expired_body(job, options_.result_ttl)), {}};
   }
-  if (!pages) co_return error_response(pages.error());
+  if (!pages) co_return CompletedPages{error_response(pages.error()), {}};
+  co_return CompletedPages{std::nullopt, std::move(*pages)};
+}
 
+asio::awaitable<Response> Service::result_for(const jobs::Job& job, bool annotate) {
+  CompletedPages completed = co_await completed_pages(job);
+  if (completed.reply) co_return std::move(*completed.reply);
   json images = json::array();
   if (annotate && job.model == "dotsocr") {
-    auto drawn = co_await run_blocking(document_waits_, [&] { return annotate_pages(job, *pages); });
+    auto drawn = co_await run_blocking(document_waits_, [&] { return annotate_pages(job, completed.pages); });
     if (!drawn) co_return error_response(drawn.error());
     images = std::move(*drawn);
   }
-  co_return json_response(http::status::ok, result_body(job, *pages, std::move(images)));
+  co_return json_response(http::status::ok, result_body(job, completed.pages, std::move(images)));
+}
+
+asio::awaitable<Response> Service::download(std::string job_id, std::string_view format_text, const Caller& caller) {
+  const auto format = parse_download_format(format_text);
+  if (!format) {
+    co_return error_response(Error::not_found("There is no download '" + std::string(format_text) +
+                                              "'; the formats are " + std::string(kDownloadFormats)));
+  }
+  auto job = co_await find_job(job_id, caller);
+  if (!job) co_return error_response(job.error());
+  CompletedPages completed = co_await completed_pages(*job);
+  if (completed.reply) co_return std::move(*completed.reply);
+  Result<std::string> body = std::string();
+  if (*format == DownloadFormat::searchable_pdf) {
+    body = co_await run_blocking(document_waits_, [&] { return searchable_pdf(*job, completed.pages); });
+    if (!body && body.error().kind == Error::Kind::not_found) {
+      co_return json_response(http::status::not_found, result_expired_body(*job, options_.result_ttl));
+    }
+    if (!body) co_return error_response(body.error());
+  } else {
+    body = text_download(*format, *job, completed.pages);
+  }
+  Response response(http::status::ok, 11);
+  response.set(http::field::content_type, download_content_type(*format));
+  response.set(http::field::content_disposition, attachment_disposition(download_filename(job->filename, *format)));
+  // A completed job's results never change; they may expire, so keep it private.
+  response.set(http::field::cache_control, "private, max-age=3600");
+  response.body() = std::move(*body);
+  response.prepare_payload();
+  co_return response;
+}
+
+Result<std::string> Service::searchable_pdf(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
+  auto bytes = store_.read_document(job.id);
+  if (!bytes) return bytes.take_error();
+  return documents_.searchable_pdf(**bytes, searchable_page_texts(pages), job.dpi);
 }
 
 Result<json> Service::annotate_pages(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {

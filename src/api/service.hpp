@@ -193,6 +193,10 @@ class Service {
                                              const Caller& caller);
   boost::asio::awaitable<Response> status(std::string job_id, const Caller& caller);
   boost::asio::awaitable<Response> result(std::string job_id, bool annotate, const Caller& caller);
+  // GET /ocr/download/{job_id}/{format}: a completed job as a file
+  // (downloads.hpp) offered under its uploaded name; 404 for an unknown
+  // format; while the job is not completed, the replies of GET /ocr/result.
+  boost::asio::awaitable<Response> download(std::string job_id, std::string_view format, const Caller& caller);
 
   // Loads a job for a read by `caller`; not_found for unknown or malformed
   // ids and for another key's jobs, so their existence does not leak.
@@ -206,6 +210,16 @@ class Service {
   boost::asio::thread_pool& blocking_pool() { return blocking_; }
 
  private:
+  // The pages of a completed job, or the reply GET /ocr/result gives
+  // instead (the job is not completed, or expired meanwhile, or the store
+  // failed).
+  struct CompletedPages {
+    std::optional<Response> reply;
+    std::vector<jobs::PageRecord> pages;
+  };
+  boost::asio::awaitable<CompletedPages> completed_pages(const jobs::Job& job);
+  Result<std::string> searchable_pdf(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
+
   // What parse_submission checks without the store.
   Result<Submission> validate_submission(const Target& target, std::string_view idempotency_key) const;
   // The job an earlier submission with the same Idempotency-Key created.

@@ -62,7 +62,7 @@ TEST(RouterTest, PageImageRouteTakesAJobIdAndAPage) {
   const Route route = match_route(verb::get, "/ocr/page/fc-1/3");
   EXPECT_EQ(route.id, RouteId::page_image);
   EXPECT_EQ(route.job_id, "fc-1");
-  EXPECT_EQ(route.page, "3");
+  EXPECT_EQ(route.item, "3");
   EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1").id, RouteId::not_found);
   EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1/").id, RouteId::not_found);
   EXPECT_EQ(match_route(verb::get, "/ocr/page/fc-1/3/4").id, RouteId::not_found);
