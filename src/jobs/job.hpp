@@ -18,6 +18,15 @@ inline constexpr std::size_t kJobStatusCount = 6;
 std::string_view status_name(JobStatus status);
 std::optional<JobStatus> parse_status(std::string_view name);
 
+// Where a job's webhook events go (empty url: nowhere) and whether every
+// finished page is announced, not only the job's end.
+struct WebhookSubscription {
+  std::string url;
+  bool pages = false;
+
+  bool active() const { return !url.empty(); }
+};
+
 // A job as stored. Timestamps are Unix milliseconds; 0 means "not yet".
 struct Job {
   std::string id;        // "fc-" + ULID
@@ -40,6 +49,7 @@ struct Job {
   // Pages in the uploaded document; 0 for jobs stored before it was kept
   // (they selected every page, so it equals total_pages).
   int document_pages = 0;
+  WebhookSubscription webhook;
 
   int document_page_count() const { return document_pages > 0 ? document_pages : total_pages; }
 
@@ -73,6 +83,7 @@ struct NewJob {
   // the idempotency window; `fingerprint` identifies the request's content.
   std::string idempotency_key;
   std::string fingerprint;
+  WebhookSubscription webhook;
 };
 
 // The page indexes a store creates tasks for: job.page_indexes, or every

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "jobs/job.hpp"
+#include "jobs/webhook_delivery.hpp"
 #include "util/rate_limit.hpp"
 #include "util/result.hpp"
 
@@ -228,8 +229,9 @@ class JobStore {
   virtual Status fail_job(std::string_view job_id, std::string_view error, std::int64_t now_ms) = 0;
 
   // Marks finished jobs whose expiry has passed as expired and deletes their
-  // documents and page results, and forgets idempotency keys older than the
-  // window. Returns how many jobs expired.
+  // documents and page results and the deliveries of expired jobs that are
+  // no longer pending, and forgets idempotency keys older than the window.
+  // Returns how many jobs expired.
   virtual Result<int> expire_jobs(std::int64_t now_ms) = 0;
 
   // Jobs newest first (by id, which sorts by submission time), at most
@@ -242,6 +244,33 @@ class JobStore {
 
   // A cheap round trip that proves the storage answers (readiness checks).
   virtual Status ping() = 0;
+
+  // --- Webhook outbox ------------------------------------------------------
+  //
+  // Jobs created with an active webhook subscription get a pending delivery
+  // written in the transaction that ends them (job_event_name of their end:
+  // completed by their last page, failed by fail_job, cancelled by
+  // cancel_job), and, with `pages`, one for every page that finishes
+  // (kPageCompletedEvent, page_index set), whether with a result or a page
+  // error. Each is created due at once.
+
+  // Leases the pending delivery due longest ago (next_attempt_at <= now_ms)
+  // that no live lease holds, to `holder` until now_ms + lease: nobody else
+  // gets it meanwhile. nullopt when none is due.
+  virtual Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder,
+                                                                        std::int64_t now_ms,
+                                                                        std::chrono::milliseconds lease) = 0;
+
+  // Records an attempt at a claimed delivery (fenced by its lease token):
+  // attempts + 1, its payload, error and time, and its new state; a
+  // pending one waits until attempt.retry_at. conflict when the lease was
+  // lost (another holder may be delivering it).
+  virtual Status record_webhook_attempt(const WebhookDelivery& claimed, const DeliveryAttempt& attempt) = 0;
+
+  // The job's deliveries, oldest first. Deliveries outlive nothing: once
+  // their job has expired, those no longer pending are forgotten by
+  // expire_jobs (pending ones go on until delivered or given up).
+  virtual Result<std::vector<WebhookDelivery>> list_webhook_deliveries(std::string_view job_id) = 0;
 
   // --- Workers -----------------------------------------------------------
 

@@ -45,7 +45,11 @@ constexpr std::int64_t kLapseCheckInterval = 250;
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages";
+
+constexpr std::string_view kDeliveryColumns =
+    "id, job_id, owner, event, page_index, url, created_at, state, payload, attempts, last_error, "
+    "last_attempt_at, next_attempt_at, delivered_at, lease_token";
 
 Job job_from_row(const pg::Rows& rows, int row) {
   Job job;
@@ -65,7 +69,29 @@ Job job_from_row(const pg::Rows& rows, int row) {
   job.ocr_mode = rows.text(row, 13);
   job.pages = rows.text(row, 14);
   job.document_pages = static_cast<int>(rows.integer(row, 15));
+  job.webhook.url = rows.text(row, 16);
+  job.webhook.pages = rows.integer(row, 17) != 0;
   return job;
+}
+
+WebhookDelivery delivery_from_row(const pg::Rows& rows, int row) {
+  WebhookDelivery delivery;
+  delivery.id = rows.text(row, 0);
+  delivery.job_id = rows.text(row, 1);
+  delivery.owner = rows.text(row, 2);
+  delivery.event = rows.text(row, 3);
+  delivery.page_index = static_cast<int>(rows.integer(row, 4));
+  delivery.url = rows.text(row, 5);
+  delivery.created_at = rows.integer(row, 6);
+  delivery.state = parse_delivery_state(rows.text(row, 7));
+  delivery.payload = rows.text(row, 8);
+  delivery.attempts = static_cast<int>(rows.integer(row, 9));
+  delivery.last_error = rows.text(row, 10);
+  delivery.last_attempt_at = rows.integer(row, 11);
+  delivery.next_attempt_at = rows.integer(row, 12);
+  delivery.delivered_at = rows.integer(row, 13);
+  delivery.lease_token = rows.text(row, 14);
+  return delivery;
 }
 
 // "0,1,5": the page indexes as insert_pages reads them.
@@ -103,6 +129,17 @@ struct Statements {
   const std::string notify_work = "pg_notify(" + quoted(pg::kWorkChannel) + ", '')";
   // pg_notify on the job channel for the job id `id_sql`: it progressed,
   // or with `stopped`, it was cancelled or failed.
+  // An INSERT of one webhook delivery, id `id` and event `event`, for
+  // each row `a` of `source` (with id, owner and webhook_url) that has a
+  // webhook and meets `condition`; created at `now`, due at once.
+  static std::string insert_delivery(std::string_view id, std::string_view event, std::string_view page,
+                                     std::string_view now, std::string_view source, std::string_view condition) {
+    return "INSERT INTO webhook_deliveries (id, job_id, owner, event, page_index, url, created_at, next_attempt_at)"
+           " SELECT " + std::string(id) + ", a.id, a.owner, " + std::string(event) + ", " + std::string(page) +
+           ", a.webhook_url, " + std::string(now) + ", " + std::string(now) + " FROM " + std::string(source) + " a WHERE a.webhook_url <> '' AND " +
+           std::string(condition);
+  }
+
   static std::string notify_job(std::string_view id_sql, bool stopped) {
     return "pg_notify(" + quoted(pg::kJobChannel) + ", " + std::string(id_sql) +
            (stopped ? " || " + quoted(pg::kJobStoppedSuffix) : "") + ")";
@@ -115,7 +152,8 @@ struct Statements {
   const pg::Statement insert_job{
       "insert_job",
       "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at, ocr_mode, "
-      "pages, document_pages) VALUES ($1, $2, $3, $4, $5, $6, " + s.pending + ", $6, $7, $8, $9, $10)"};
+      "pages, document_pages, webhook_url, webhook_pages) VALUES ($1, $2, $3, $4, $5, $6, " + s.pending +
+      ", $6, $7, $8, $9, $10, $11, $12)"};
   const pg::Statement insert_document{"insert_document", "INSERT INTO documents (job_id, bytes) VALUES ($1, $2)"};
   const pg::Statement insert_pages{
       "insert_pages",
@@ -194,9 +232,11 @@ struct Statements {
       " AND lease_token = $4"};
 
   // Records a leased page's result (fenced by its lease token) and
-  // advances the job, completing it with its last page; announces the
-  // progress of a watched job. $1 result, $2 engine, $3 job, $4 page,
-  // $5 token, $6 now, $7 expiry.
+  // advances the job, completing it with its last page; writes the
+  // webhook outbox rows its subscription wants (page_event_id $8, with
+  // $9 the page event's name; job_event_id $10 and name $11 when it
+  // completed); announces the progress of a watched job. $1 result,
+  // $2 engine, $3 job, $4 page, $5 token, $6 now, $7 expiry.
   const pg::Statement finish{
       "finish",
       "WITH job AS (SELECT id FROM jobs WHERE id = $3 FOR UPDATE"
@@ -210,7 +250,9 @@ struct Statements {
       "    completed_at = CASE WHEN j.pages_done + 1 >= j.total_pages THEN $6 ELSE j.completed_at END,"
       "    expires_at = CASE WHEN j.pages_done + 1 >= j.total_pages THEN $7 ELSE j.expires_at END"
       "  FROM done WHERE j.id = done.job_id AND j.status IN " + s.active +
-      "  RETURNING j.id, j.watched_until"
+      "  RETURNING j.id, j.watched_until, j.status, j.owner, j.webhook_url, j.webhook_pages"
+      "), page_event AS (" + insert_delivery("$8", "$9", "$4", "$6", "advanced", "a.webhook_pages = 1") +
+      "), job_event AS (" + insert_delivery("$10", "$11", "-1", "$6", "advanced", "a.status = " + s.completed) +
       ")"
       " SELECT (SELECT count(*) FROM done),"
       "   (SELECT " + notify_job("a.id", false) + " FROM advanced a WHERE a.watched_until >= $6)"};
@@ -252,14 +294,17 @@ struct Statements {
   const pg::Statement lease_holders{"lease_holders",
                                     "SELECT DISTINCT lease_owner FROM pages WHERE state = 'leased'"};
 
-  // Ends an active job as $2 with $3 (failed or cancelled) and drops its
-  // unfinished pages. $1 job, $4 now, $5 expiry.
+  // Ends an active job as $2 with $3 (failed or cancelled), drops its
+  // unfinished pages and writes its webhook outbox row (id $6, event
+  // $7). $1 job, $4 now, $5 expiry.
   const pg::Statement end_job{
       "end_job",
       "WITH ended AS ("
       "  UPDATE jobs SET status = $2, error = $3, completed_at = $4, expires_at = $5, pages_queued = 0,"
-      "    pages_leased = 0 WHERE id = $1 AND status IN " + s.active + " RETURNING id"
+      "    pages_leased = 0 WHERE id = $1 AND status IN " + s.active +
+      "  RETURNING id, owner, webhook_url"
       "), dropped AS (DELETE FROM pages WHERE job_id IN (SELECT id FROM ended) AND state != 'done')"
+      ", job_event AS (" + insert_delivery("$6", "$7", "-1", "$4", "ended", "true") + ")"
       " SELECT " + notify_job("id", true) + " FROM ended"};
 
   const pg::Statement expire_documents{
@@ -273,6 +318,29 @@ struct Statements {
       "expire_jobs",
       "UPDATE jobs SET status = " + s.expired + " WHERE status IN " + s.finished + " AND expires_at <= $1"};
   const pg::Statement forget_keys{"forget_keys", "DELETE FROM idempotency WHERE created_at <= $1"};
+  const pg::Statement forget_settled_deliveries{
+      "forget_settled_deliveries",
+      "DELETE FROM webhook_deliveries WHERE state != 'pending' AND job_id IN (SELECT id FROM jobs WHERE status = " +
+          s.expired + ")"};
+
+  // Leases the pending delivery due longest ago that no live lease holds;
+  // concurrent claims skip each other's rows. $1 token, $2 lease end, $3 now.
+  const pg::Statement claim_delivery{
+      "claim_delivery",
+      "UPDATE webhook_deliveries SET lease_token = $1, lease_expires_at = $2 WHERE id = ("
+      "  SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $3"
+      "  AND lease_expires_at < $3 ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+      " RETURNING " + std::string(kDeliveryColumns)};
+  // Records an attempt, fenced by the lease token. $1 payload, $2 error,
+  // $3 attempted at, $4 state, $5 next attempt, $6 delivered at, $7 id, $8 token.
+  const pg::Statement record_delivery{
+      "record_delivery",
+      "UPDATE webhook_deliveries SET attempts = attempts + 1, payload = $1, last_error = $2, last_attempt_at = $3,"
+      " state = $4, next_attempt_at = $5, delivered_at = $6, lease_token = '', lease_expires_at = 0"
+      " WHERE id = $7 AND lease_token = $8"};
+  const pg::Statement job_deliveries{
+      "job_deliveries", "SELECT " + std::string(kDeliveryColumns) +
+                            " FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, id"};
 
   const pg::Statement jobs_by_status{"jobs_by_status", "SELECT status, count(*) FROM jobs GROUP BY status"};
   const pg::Statement queue{
@@ -370,7 +438,9 @@ class PostgresJobStore final : public JobStore {
                                                   .add(job.submitted_at)
                                                   .add(job.ocr_mode)
                                                   .add(job.pages)
-                                                  .add(job.document_pages));
+                                                  .add(job.document_pages)
+                                                  .add(job.webhook.url)
+                                                  .add(job.webhook.pages ? 1 : 0));
           !s) {
         return s.take_error();
       }
@@ -561,6 +631,7 @@ class PostgresJobStore final : public JobStore {
       auto marked = conn.run(sql().expire_jobs, pg::Params().add(now_ms));
       if (!marked) return marked.take_error();
       expired = static_cast<int>(marked->affected());
+      if (auto rows = conn.run(sql().forget_settled_deliveries); !rows) return rows.take_error();
       return discard(conn.run(sql().forget_keys, pg::Params().add(policy_.idempotency_cutoff(now_ms))));
     });
     if (!s) return s.take_error();
@@ -611,6 +682,46 @@ class PostgresJobStore final : public JobStore {
 
   Status ping() override {
     return using_connection([&](pg::Connection& conn) { return discard(conn.run(sql().ping)); });
+  }
+
+  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder, std::int64_t now_ms,
+                                                                std::chrono::milliseconds lease) override {
+    (void)holder;  // the lease token alone fences
+    return using_connection([&](pg::Connection& conn) -> Result<std::optional<WebhookDelivery>> {
+      auto rows = conn.run(sql().claim_delivery,
+                           pg::Params().add(util::make_ulid(now_ms)).add(now_ms + lease.count()).add(now_ms));
+      if (!rows) return rows.take_error();
+      if (rows->empty()) return std::optional<WebhookDelivery>();
+      return std::optional<WebhookDelivery>(delivery_from_row(*rows, 0));
+    });
+  }
+
+  Status record_webhook_attempt(const WebhookDelivery& claimed, const DeliveryAttempt& attempt) override {
+    return using_connection([&](pg::Connection& conn) -> Status {
+      const bool delivered = attempt.state == DeliveryState::delivered;
+      auto rows = conn.run(sql().record_delivery, pg::Params()
+                                                      .add(attempt.payload)
+                                                      .add(attempt.error)
+                                                      .add(attempt.attempted_at)
+                                                      .add(delivery_state_name(attempt.state))
+                                                      .add(attempt.retry_at)
+                                                      .add(delivered ? attempt.attempted_at : std::int64_t{0})
+                                                      .add(claimed.id)
+                                                      .add(claimed.lease_token));
+      if (!rows) return rows.take_error();
+      if (rows->affected() == 0) return StorePolicy::lost_delivery_lease(claimed);
+      return {};
+    });
+  }
+
+  Result<std::vector<WebhookDelivery>> list_webhook_deliveries(std::string_view job_id) override {
+    return using_connection([&](pg::Connection& conn) -> Result<std::vector<WebhookDelivery>> {
+      auto rows = conn.run(sql().job_deliveries, pg::Params().add(job_id));
+      if (!rows) return rows.take_error();
+      std::vector<WebhookDelivery> deliveries;
+      for (int row = 0; row < rows->size(); ++row) deliveries.push_back(delivery_from_row(*rows, row));
+      return deliveries;
+    });
   }
 
   Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) override {
@@ -853,7 +964,9 @@ class PostgresJobStore final : public JobStore {
                                                .add(status_name(status))
                                                .add(reason)
                                                .add(now_ms)
-                                               .add(policy_.expiry_after(now_ms))));
+                                               .add(policy_.expiry_after(now_ms))
+                                               .add(new_delivery_id(now_ms))
+                                               .add(job_event_name(status))));
   }
 
   Status finish_page(pg::Connection& conn, const PageTask& task, std::string_view result_json,
@@ -865,7 +978,11 @@ class PostgresJobStore final : public JobStore {
                                            .add(task.page_index)
                                            .add(task.lease_token)
                                            .add(now_ms)
-                                           .add(policy_.expiry_after(now_ms)));
+                                           .add(policy_.expiry_after(now_ms))
+                                           .add(new_delivery_id(now_ms))
+                                           .add(kPageCompletedEvent)
+                                           .add(new_delivery_id(now_ms))
+                                           .add(job_event_name(JobStatus::completed)));
     if (!rows) return rows.take_error();
     if (rows->integer(0, 0) == 0) return StorePolicy::lost_lease(task);
     return {};

@@ -19,7 +19,11 @@ namespace {
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages";
+
+constexpr std::string_view kDeliveryColumns =
+    "id, job_id, owner, event, page_index, url, created_at, state, payload, attempts, last_error, "
+    "last_attempt_at, next_attempt_at, delivered_at, lease_token";
 
 Job job_from_row(const sqlite::Statement& row) {
   Job job;
@@ -39,7 +43,29 @@ Job job_from_row(const sqlite::Statement& row) {
   job.ocr_mode = row.column_text(13);
   job.pages = row.column_text(14);
   job.document_pages = static_cast<int>(row.column_int(15));
+  job.webhook.url = row.column_text(16);
+  job.webhook.pages = row.column_int(17) != 0;
   return job;
+}
+
+WebhookDelivery delivery_from_row(const sqlite::Statement& row) {
+  WebhookDelivery delivery;
+  delivery.id = row.column_text(0);
+  delivery.job_id = row.column_text(1);
+  delivery.owner = row.column_text(2);
+  delivery.event = row.column_text(3);
+  delivery.page_index = static_cast<int>(row.column_int(4));
+  delivery.url = row.column_text(5);
+  delivery.created_at = row.column_int(6);
+  delivery.state = parse_delivery_state(row.column_text(7));
+  delivery.payload = row.column_text(8);
+  delivery.attempts = static_cast<int>(row.column_int(9));
+  delivery.last_error = row.column_text(10);
+  delivery.last_attempt_at = row.column_int(11);
+  delivery.next_attempt_at = row.column_int(12);
+  delivery.delivered_at = row.column_int(13);
+  delivery.lease_token = row.column_text(14);
+  return delivery;
 }
 
 // Connections are expensive to open and not thread-safe, so each call
@@ -148,11 +174,13 @@ class SqliteJobStore final : public JobStore {
       if (Status room = check_room_for(db, job.document->size()); !room) return room;
       auto insert_job = db.prepare(
           "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at, ocr_mode, pages, "
-          "document_pages) VALUES (?, ?, ?, ?, ?, ?, " + sql().pending + ", ?, ?, ?, ?)");
+          "document_pages, webhook_url, webhook_pages) VALUES (?, ?, ?, ?, ?, ?, " + sql().pending +
+          ", ?, ?, ?, ?, ?, ?)");
       if (!insert_job) return insert_job.take_error();
       insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
       insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
       insert_job->bind(8, job.ocr_mode).bind(9, job.pages).bind(10, std::int64_t{job.document_pages});
+      insert_job->bind(11, job.webhook.url).bind(12, std::int64_t{job.webhook.pages ? 1 : 0});
       if (Status s = insert_job->run(); !s) return s;
 
       auto insert_document = db.prepare("INSERT INTO documents (job_id, bytes) VALUES (?, ?)");
@@ -421,6 +449,10 @@ class SqliteJobStore final : public JobStore {
       update->bind(1, now_ms);
       if (Status e = update->run(); !e) return e;
       expired = static_cast<int>(db.changes());
+      auto settled = db.prepare("DELETE FROM webhook_deliveries WHERE state != 'pending' AND job_id IN "
+                                "(SELECT id FROM jobs WHERE status = " + sql().expired + ")");
+      if (!settled) return settled.take_error();
+      if (Status e = settled->run(); !e) return e;
       auto forget = db.prepare("DELETE FROM idempotency WHERE created_at <= ?");
       if (!forget) return forget.take_error();
       forget->bind(1, policy_.idempotency_cutoff(now_ms));
@@ -428,6 +460,60 @@ class SqliteJobStore final : public JobStore {
     });
     if (!s) return s.take_error();
     return expired;
+  }
+
+  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder, std::int64_t now_ms,
+                                                                std::chrono::milliseconds lease) override {
+    (void)holder;  // the lease token alone fences; SQLite runs on one host
+    std::optional<WebhookDelivery> claimed;
+    Status s = write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE webhook_deliveries SET lease_token = ?1, lease_expires_at = ?2 WHERE id = ("
+          "  SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?3"
+          "  AND lease_expires_at < ?3 ORDER BY next_attempt_at LIMIT 1) RETURNING " + std::string(kDeliveryColumns));
+      if (!update) return update.take_error();
+      update->bind(1, util::make_ulid(now_ms)).bind(2, now_ms + lease.count()).bind(3, now_ms);
+      auto row = update->step();
+      if (!row) return row.take_error();
+      if (*row) claimed = delivery_from_row(*update);
+      return {};
+    });
+    if (!s) return s.take_error();
+    return claimed;
+  }
+
+  Status record_webhook_attempt(const WebhookDelivery& claimed, const DeliveryAttempt& attempt) override {
+    return write([&](sqlite::Database& db) -> Status {
+      auto update = db.prepare(
+          "UPDATE webhook_deliveries SET attempts = attempts + 1, payload = ?, last_error = ?, last_attempt_at = ?, "
+          "state = ?, next_attempt_at = ?, delivered_at = ?, lease_token = '', lease_expires_at = 0 "
+          "WHERE id = ? AND lease_token = ?");
+      if (!update) return update.take_error();
+      const bool delivered = attempt.state == DeliveryState::delivered;
+      update->bind(1, attempt.payload).bind(2, attempt.error).bind(3, attempt.attempted_at);
+      update->bind(4, delivery_state_name(attempt.state)).bind(5, attempt.retry_at);
+      update->bind(6, delivered ? attempt.attempted_at : std::int64_t{0});
+      update->bind(7, claimed.id).bind(8, claimed.lease_token);
+      if (Status e = update->run(); !e) return e;
+      if (db.changes() == 0) return StorePolicy::lost_delivery_lease(claimed);
+      return {};
+    });
+  }
+
+  Result<std::vector<WebhookDelivery>> list_webhook_deliveries(std::string_view job_id) override {
+    auto db = pool_.borrow();
+    if (!db) return db.take_error();
+    auto select = (*db)->prepare("SELECT " + std::string(kDeliveryColumns) +
+                                 " FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at, id");
+    if (!select) return select.take_error();
+    select->bind(1, job_id);
+    std::vector<WebhookDelivery> deliveries;
+    for (;;) {
+      auto row = select->step();
+      if (!row) return row.take_error();
+      if (!*row) return deliveries;
+      deliveries.push_back(delivery_from_row(*select));
+    }
   }
 
   Status register_worker(const WorkerRecord& worker, std::int64_t now_ms) override {
@@ -674,6 +760,8 @@ class SqliteJobStore final : public JobStore {
     update->bind(1, status_name(status)).bind(2, reason).bind(3, now_ms).bind(4, policy_.expiry_after(now_ms));
     update->bind(5, job_id);
     if (Status e = update->run(); !e) return e;
+    if (db.changes() == 0) return {};
+    if (Status e = record_job_event(db, job_id, status, now_ms); !e) return e;
     auto drop = db.prepare("DELETE FROM pages WHERE job_id = ? AND state != 'done'");
     if (!drop) return drop.take_error();
     drop->bind(1, job_id);
@@ -810,7 +898,37 @@ class SqliteJobStore final : public JobStore {
         "WHERE id = ?3 AND status IN " + sql().active);
     if (!advance) return advance.take_error();
     advance->bind(1, now_ms).bind(2, policy_.expiry_after(now_ms)).bind(3, task.job_id);
-    return advance->run();
+    if (Status e = advance->run(); !e) return e;
+    if (db.changes() == 0) return {};
+    if (Status e = record_page_event(db, task.job_id, task.page_index, now_ms); !e) return e;
+    // Only the page that finished the job can find it completed here: every
+    // other page of it was done before.
+    return record_job_event(db, task.job_id, JobStatus::completed, now_ms);
+  }
+
+  // The outbox row of a job that ended as `ended_as`, when it has a webhook.
+  Status record_job_event(sqlite::Database& db, std::string_view job_id, JobStatus ended_as, std::int64_t now_ms) {
+    return record_webhook_event(db, job_id, job_event_name(ended_as), -1, "status = ?6", status_name(ended_as),
+                                now_ms);
+  }
+
+  // The outbox row of a finished page, when its job's webhook asked for pages.
+  Status record_page_event(sqlite::Database& db, std::string_view job_id, int page_index, std::int64_t now_ms) {
+    return record_webhook_event(db, job_id, kPageCompletedEvent, page_index, "webhook_pages = ?6", "1", now_ms);
+  }
+
+  // Inserts the delivery of `event` for the job if it has a webhook and
+  // `condition` (on its row, with ?6 bound to `value`) holds.
+  Status record_webhook_event(sqlite::Database& db, std::string_view job_id, std::string_view event, int page_index,
+                              std::string_view condition, std::string_view value, std::int64_t now_ms) {
+    auto insert = db.prepare(
+        "INSERT INTO webhook_deliveries (id, job_id, owner, event, page_index, url, created_at, next_attempt_at) "
+        "SELECT ?1, id, owner, ?2, ?3, webhook_url, ?4, ?4 FROM jobs WHERE id = ?5 AND webhook_url != '' AND " +
+        std::string(condition));
+    if (!insert) return insert.take_error();
+    insert->bind(1, new_delivery_id(now_ms)).bind(2, event).bind(3, std::int64_t{page_index});
+    insert->bind(4, now_ms).bind(5, job_id).bind(6, value);
+    return insert->run();
   }
 
   ConnectionPool pool_;

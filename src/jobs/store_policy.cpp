@@ -76,6 +76,11 @@ Error StorePolicy::lost_lease(const PageTask& task) {
                          "the page over");
 }
 
+Error StorePolicy::lost_delivery_lease(const WebhookDelivery& delivery) {
+  return Error::conflict("The lease on webhook delivery " + delivery.id + " of job " + delivery.job_id +
+                         " ran out before its attempt was recorded; another node may be delivering it");
+}
+
 Error StorePolicy::nothing_to_cancel(const Job& job) {
   const std::string ended = job.status == JobStatus::expired ? std::string("expired")
                                                              : "ended as " + std::string(status_name(job.status));

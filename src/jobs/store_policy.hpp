@@ -81,6 +81,7 @@ class StorePolicy {
 
   // The errors stores answer with.
   static Error lost_lease(const PageTask& task);
+  static Error lost_delivery_lease(const WebhookDelivery& delivery);
   static Error nothing_to_cancel(const Job& job);
   static Error idempotency_key_reused(std::string_view earlier_job_id);
   static Error job_not_found(std::string_view job_id);

@@ -641,6 +641,113 @@ TYPED_TEST_P(JobStoreContractTest, TheSchemaIsAtItsLatestVersion) {
   EXPECT_GT(*version, 0);
 }
 
+// --- Webhook outbox --------------------------------------------------------
+
+TYPED_TEST_P(JobStoreContractTest, AJobWithAWebhookGetsOneDeliveryWhenItCompletesAndNoneWithout) {
+  NewJob hooked = this->new_job(2, 1000, "key-a");
+  hooked.webhook.url = "https://example.com/hook";
+  ASSERT_TRUE(this->store_->create_job(hooked).ok());
+  const std::string plain = this->submit(1, 1001);
+  for (int i = 0; i < 3; ++i) {
+    PageTask task = this->lease(2000);
+    ASSERT_TRUE(this->store_->complete_page(task, "{}", "e", 3000 + i).ok());
+    // Nothing before the hooked job's last page.
+    const bool completed = this->store_->get_job(hooked.id)->status == JobStatus::completed;
+    EXPECT_EQ(this->store_->list_webhook_deliveries(hooked.id)->size(), completed ? 1u : 0u) << i;
+  }
+  EXPECT_TRUE(this->store_->list_webhook_deliveries(plain)->empty());
+  auto deliveries = this->store_->list_webhook_deliveries(hooked.id);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  const WebhookDelivery& d = deliveries->front();
+  EXPECT_EQ(d.event, "job.completed");
+  EXPECT_EQ(d.owner, "key-a");
+  EXPECT_EQ(d.url, "https://example.com/hook");
+  EXPECT_EQ(d.page_index, -1);
+  EXPECT_EQ(d.state, DeliveryState::pending);
+  EXPECT_TRUE(d.id.starts_with("msg_")) << d.id;
+  EXPECT_GE(d.created_at, 3000);
+}
+
+TYPED_TEST_P(JobStoreContractTest, PageEventsComeOnlyWhenAskedAndFailedOrCancelledJobsSayHowTheyEnded) {
+  NewJob paged = this->new_job(2, 1000);
+  paged.webhook = {"http://example.com/p", true};
+  ASSERT_TRUE(this->store_->create_job(paged).ok());
+  PageTask first = this->lease(2000);
+  ASSERT_TRUE(this->store_->complete_page(first, "{}", "e", 3000).ok());
+  ASSERT_TRUE(this->store_->cancel_job(paged.id, "stop", 4000).ok());
+  ASSERT_TRUE(this->store_->cancel_job(paged.id, "stop", 4001).ok());  // no second event
+  NewJob failing = this->new_job(1, 1001);
+  failing.webhook.url = "http://example.com/f";
+  ASSERT_TRUE(this->store_->create_job(failing).ok());
+  ASSERT_TRUE(this->store_->fail_job(failing.id, "damaged", 5000).ok());
+  ASSERT_TRUE(this->store_->fail_job(failing.id, "again", 5001).ok());
+  std::vector<std::string> events;
+  for (const auto& d : *this->store_->list_webhook_deliveries(paged.id)) {
+    events.push_back(d.event + "@" + std::to_string(d.page_index));
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"page.completed@0", "job.cancelled@-1"}));
+  auto failed = this->store_->list_webhook_deliveries(failing.id);
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().event, "job.failed");
+}
+
+TYPED_TEST_P(JobStoreContractTest, ADeliveryIsClaimedByOneHolderUntilItsLeaseLapsesAndAttemptsAreFenced) {
+  NewJob job = this->new_job(1, 1000);
+  job.webhook.url = "http://example.com/h";
+  ASSERT_TRUE(this->store_->create_job(job).ok());
+  ASSERT_TRUE(this->store_->complete_page(this->lease(2000), "{}", "e", 3000).ok());
+  auto other = this->open(StoreOptions{.result_ttl = 60s});
+  auto claimed = this->store_->claim_webhook_delivery("a", 3000, 5s);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_FALSE(other->claim_webhook_delivery("b", 7999, 5s)->has_value());
+  auto taken_over = other->claim_webhook_delivery("b", 8001, 5s);
+  ASSERT_TRUE(taken_over.ok() && taken_over->has_value());
+  EXPECT_EQ((*taken_over)->id, (*claimed)->id);
+  const DeliveryAttempt retry{.payload = "{\"a\":1}", .attempted_at = 8002, .state = DeliveryState::pending,
+                              .error = "HTTP 503", .retry_at = 20000};
+  EXPECT_EQ(this->store_->record_webhook_attempt(**claimed, retry).error().kind, Error::Kind::conflict);
+  ASSERT_TRUE(other->record_webhook_attempt(**taken_over, retry).ok());
+  // Not due before its retry time, then claimed again with its payload kept.
+  EXPECT_FALSE(this->store_->claim_webhook_delivery("a", 19999, 5s)->has_value());
+  auto again = this->store_->claim_webhook_delivery("a", 20000, 5s);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->payload, "{\"a\":1}");
+  EXPECT_EQ((*again)->attempts, 1);
+  EXPECT_EQ((*again)->last_error, "HTTP 503");
+  const DeliveryAttempt success{.payload = "{\"a\":1}", .attempted_at = 20001, .state = DeliveryState::delivered,
+                                .error = {}, .retry_at = 0};
+  ASSERT_TRUE(this->store_->record_webhook_attempt(**again, success).ok());
+  EXPECT_FALSE(this->store_->claim_webhook_delivery("a", 99999, 5s)->has_value());
+  const WebhookDelivery done = this->store_->list_webhook_deliveries(job.id)->front();
+  EXPECT_EQ(done.state, DeliveryState::delivered);
+  EXPECT_EQ(done.attempts, 2);
+  EXPECT_EQ(done.delivered_at, 20001);
+  EXPECT_EQ(done.last_error, "");
+}
+
+TYPED_TEST_P(JobStoreContractTest, PendingDeliveriesOutliveTheirJobsExpiryAndSettledOnesAreForgotten) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    NewJob job = this->new_job(1, 1000 + i);
+    job.webhook.url = "http://example.com/h";
+    ASSERT_TRUE(this->store_->create_job(job).ok());
+    ids.push_back(job.id);
+    ASSERT_TRUE(this->store_->complete_page(this->lease(2000), "{}", "e", 3000).ok());
+  }
+  auto settled = this->store_->claim_webhook_delivery("a", 3000, 5s);
+  ASSERT_TRUE(settled.ok() && settled->has_value());
+  ASSERT_TRUE(this->store_->record_webhook_attempt(
+      **settled, {.payload = "{}", .attempted_at = 3001, .state = DeliveryState::failed, .error = "HTTP 410",
+                     .retry_at = 0}).ok());
+  EXPECT_EQ(*this->store_->expire_jobs(3000 + 60000), 2);
+  const std::string& settled_job = (*settled)->job_id;
+  const std::string& pending_job = settled_job == ids[0] ? ids[1] : ids[0];
+  EXPECT_TRUE(this->store_->list_webhook_deliveries(settled_job)->empty());
+  EXPECT_EQ(this->store_->list_webhook_deliveries(pending_job)->size(), 1u);
+  EXPECT_TRUE(this->store_->claim_webhook_delivery("a", 3000 + 60001, 5s)->has_value());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocument, UnknownJobIsNotFound,
                             LeasingAPageMarksTheJobRunning, CompletingEveryPageCompletesTheJobWithResultsInPageOrder,
                             ASelectionOfPagesQueuesOnlyThoseAndKeepsTheirDocumentIndexes,
@@ -662,6 +769,10 @@ REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocu
                             TheSweeperForgetsKeysOlderThanTheWindow,
                             WorkersBeatUntilTheyFallSilentForTheirOwnTimeoutAndAreForgotten,
                             OneHolderLeadsUntilItsLeadershipLapses, ATokenBucketIsSharedByEveryStoreObject,
-                            StreamSlotsAreCappedPerOwnerAndInTotalAcrossStoreObjects, TheSchemaIsAtItsLatestVersion);
+                            StreamSlotsAreCappedPerOwnerAndInTotalAcrossStoreObjects, TheSchemaIsAtItsLatestVersion,
+                            AJobWithAWebhookGetsOneDeliveryWhenItCompletesAndNoneWithout,
+                            PageEventsComeOnlyWhenAskedAndFailedOrCancelledJobsSayHowTheyEnded,
+                            ADeliveryIsClaimedByOneHolderUntilItsLeaseLapsesAndAttemptsAreFenced,
+                            PendingDeliveriesOutliveTheirJobsExpiryAndSettledOnesAreForgotten);
 
 }  // namespace visor::jobs
