@@ -3,10 +3,20 @@
 #include <cstdint>
 
 namespace visor::util {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int sextet(char c) {
+  for (int i = 0; i < 64; ++i) {
+    if (kAlphabet[i] == c) return i;
+  }
+  return -1;
+}
+
+}  // namespace
 
 std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
@@ -27,6 +37,26 @@ std::string base64_encode(std::string_view bytes) {
     out += kAlphabet[n >> 12 & 63];
     out += rest == 2 ? kAlphabet[n >> 6 & 63] : '=';
     out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  while (text.ends_with('=')) text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t bits = 0;
+  int held = 0;
+  for (const char c : text) {
+    const int value = sextet(c);
+    if (value < 0) return std::nullopt;
+    bits = bits << 6 | static_cast<std::uint32_t>(value);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out += static_cast<char>(bits >> held & 0xFF);
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace visor::util {
 
@@ -46,5 +47,15 @@ std::string Sha256::hex_digest() {
 }
 
 std::string sha256_hex(std::string_view bytes) { return Sha256().add(bytes).hex_digest(); }
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &length) == nullptr) {
+    throw std::runtime_error("OpenSSL cannot compute an HMAC-SHA256");
+  }
+  return std::string(reinterpret_cast<const char*>(mac.data()), length);
+}
 
 }  // namespace visor::util

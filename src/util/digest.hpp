@@ -1,6 +1,7 @@
 #pragma once
 // SHA-256 digests, for fingerprints that must not collide by accident or
-// on purpose (API key ids, idempotent request bodies).
+// on purpose (API key ids, idempotent request bodies), and HMAC-SHA256
+// signatures (webhooks).
 
 #include <string>
 #include <string_view>
@@ -25,5 +26,8 @@ class Sha256 {
 };
 
 std::string sha256_hex(std::string_view bytes);
+
+// HMAC-SHA256 of `message` under `key`: the 32 raw bytes.
+std::string hmac_sha256(std::string_view key, std::string_view message);
 
 }  // namespace visor::util

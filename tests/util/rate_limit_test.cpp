@@ -83,5 +83,17 @@ TEST(DigestTest, Sha256MatchesTheStandardVectors) {
   EXPECT_EQ(Sha256().add("a").add("bc").hex_digest(), sha256_hex("abc"));
 }
 
+TEST(DigestTest, HmacSha256MatchesRfc4231) {
+  // Test case 2 of RFC 4231.
+  const std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+  std::string hex;
+  for (const unsigned char c : mac) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  EXPECT_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 }  // namespace
 }  // namespace visor::util

@@ -99,6 +99,16 @@ TEST(Base64Test, MatchesRfc4648Vectors) {
   EXPECT_EQ(base64_encode(std::string("\xff\x00\x10", 3)), "/wAQ");
 }
 
+TEST(Base64Test, DecodesWhatItEncodesAndRefusesWhatIsNotBase64) {
+  for (const std::string bytes : {std::string(), std::string("f"), std::string("fo"), std::string("foobar"),
+                                  std::string("\xff\x00\x10\x80", 4)}) {
+    EXPECT_EQ(base64_decode(base64_encode(bytes)), bytes);
+  }
+  EXPECT_EQ(base64_decode("Zm8"), "fo");  // padding optional
+  EXPECT_FALSE(base64_decode("Zm9v!"));
+  EXPECT_FALSE(base64_decode("Z"));
+}
+
 TEST(TimeTest, FormatsIso8601WithMilliseconds) {
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_iso8601(1762425000123), "2025-11-06T10:30:00.123Z");
