@@ -44,14 +44,32 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 
 std::string ApiKeys::owner_of(std::string_view key) { return "key-" + util::sha256_hex(key).substr(0, 32); }
 
-Status ApiKeys::add(std::string_view key, std::string_view label, const std::string& where) {
+Status ApiKeys::add(std::string_view key, std::string_view rest_of_line, const std::string& where) {
   if (key.size() < kMinKeyLength) {
     return Error::bad_input("The API key " + where + " is shorter than " + std::to_string(kMinKeyLength) +
                             " characters; use long random keys (e.g. `openssl rand -hex 24`)");
   }
-  std::string name = label.empty() ? "key " + std::to_string(labels_by_owner_.size() + 1) : std::string(label);
-  labels_by_owner_.emplace(owner_of(key), std::move(name));
+  constexpr std::string_view kSecretWord = "webhook-secret=";
+  std::string label;
+  while (!rest_of_line.empty()) {
+    const auto [word, rest] = split_key_line(rest_of_line);
+    rest_of_line = rest;
+    if (word.starts_with(kSecretWord)) {
+      auto secret = webhooks::SigningSecret::parse(word.substr(kSecretWord.size()));
+      if (!secret) return Error::bad_input("The webhook secret " + where + ": " + secret.error().message);
+      secrets_by_owner_.insert_or_assign(owner_of(key), std::move(*secret));
+    } else {
+      label += (label.empty() ? "" : " ") + std::string(word);
+    }
+  }
+  if (label.empty()) label = "key " + std::to_string(labels_by_owner_.size() + 1);
+  labels_by_owner_.emplace(owner_of(key), std::move(label));
   return {};
+}
+
+const webhooks::SigningSecret* ApiKeys::webhook_secret(std::string_view owner) const {
+  const auto it = secrets_by_owner_.find(owner);
+  return it == secrets_by_owner_.end() ? nullptr : &it->second;
 }
 
 Result<ApiKeys> ApiKeys::load(const std::string& file, std::string_view list) {

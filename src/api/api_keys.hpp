@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "util/result.hpp"
+#include "webhooks/signing.hpp"
 
 namespace visor::api {
 
@@ -24,10 +25,11 @@ struct Caller {
 
 class ApiKeys {
  public:
-  // Keys from a file (one per line: "KEY [label]"; blank lines and lines
-  // starting with '#' are ignored) and/or a comma-separated list. Both
-  // empty: keys are off. bad_input, naming the line, for a key shorter than
-  // 16 characters or an unreadable file.
+  // Keys from a file (one per line: "KEY [label] [webhook-secret=whsec_...]",
+  // the secret signing the webhooks of that key's jobs; blank lines and
+  // lines starting with '#' are ignored) and/or a comma-separated list.
+  // Both empty: keys are off. bad_input, naming the line, for a key shorter
+  // than 16 characters, a malformed secret or an unreadable file.
   static Result<ApiKeys> load(const std::string& file, std::string_view list);
 
   bool enabled() const { return !labels_by_owner_.empty(); }
@@ -41,9 +43,14 @@ class ApiKeys {
   // The owner id of a key: "key-" and the first 32 hex digits of its SHA-256.
   static std::string owner_of(std::string_view key);
 
+  // The webhook secret given with the key whose owner id is `owner`;
+  // nullptr when it has none.
+  const webhooks::SigningSecret* webhook_secret(std::string_view owner) const;
+
  private:
-  Status add(std::string_view key, std::string_view label, const std::string& where);
+  Status add(std::string_view key, std::string_view rest_of_line, const std::string& where);
   std::map<std::string, std::string, std::less<>> labels_by_owner_;
+  std::map<std::string, webhooks::SigningSecret, std::less<>> secrets_by_owner_;
 };
 
 // The token of an "Authorization: Bearer TOKEN" header value; nullopt for

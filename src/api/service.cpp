@@ -15,6 +15,7 @@
 #include "util/page_selection.hpp"
 #include "util/time.hpp"
 #include "util/ulid.hpp"
+#include "webhooks/destination.hpp"
 
 namespace visor::api {
 namespace {
@@ -69,6 +70,8 @@ std::string submission_fingerprint(const Submission& submission, std::string_vie
       .add("\n")
       .add(submission.pages)
       .add("\n")
+      .add(submission.webhook.url)
+      .add(submission.webhook.pages ? "\npages\n" : "\n")
       .add(document)
       .hex_digest();
 }
@@ -171,6 +174,11 @@ asio::awaitable<Result<Submission>> Service::parse_submission(const Target& targ
   co_return submission;
 }
 
+Status Service::check_webhook_url(const std::string& url) const {
+  if (url.empty()) return {};
+  return webhooks::check_url(url, options_.webhook_allow_private);
+}
+
 Result<Submission> Service::validate_submission(const Target& target, std::string_view idempotency_key) const {
   if (draining()) {
     return Error::unavailable("The server is shutting down; submit again in a moment")
@@ -204,6 +212,13 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     submission.ocr_mode = *mode;
   }
   if (auto pages = target.param("pages")) submission.pages = *pages;
+  submission.webhook.url = target.param("webhook_url").value_or(options_.default_webhook_url);
+  if (Status url = check_webhook_url(submission.webhook.url); !url) return url.take_error();
+  if (auto pages = target.param("webhook_pages")) {
+    const auto wanted = parse_bool(*pages);
+    if (!wanted) return Error::invalid_request("webhook_pages must be true or false, got '" + std::string(*pages) + "'");
+    submission.webhook.pages = *wanted;
+  }
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
@@ -256,8 +271,13 @@ asio::awaitable<Result<std::optional<Submitted>>> Service::replay(const Caller& 
   co_return std::optional<Submitted>(Submitted{std::move(*job), true});
 }
 
-asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission, std::vector<FormPart>& parts,
+asio::awaitable<Result<Submitted>> Service::submit(const Submission& query, std::vector<FormPart>& parts,
                                                    const Caller& caller) {
+  Submission submission = query;
+  if (const FormPart* url = find_part(parts, "webhook_url")) {
+    if (Status allowed = check_webhook_url(url->data); !allowed) co_return allowed.take_error();
+    submission.webhook.url = url->data;
+  }
   FormPart* file = find_part(parts, "file");
   if (file == nullptr) {
     co_return Error::invalid_request("Missing form field 'file': upload the PDF as multipart/form-data field 'file'");
@@ -297,6 +317,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   job.document = std::move(bytes);
   job.idempotency_key = submission.idempotency_key;
   job.fingerprint = fingerprint;
+  job.webhook = submission.webhook;
   auto created = co_await run_blocking(blocking_, [&] { return store_.create_job(job); });
   if (!created && created.error().kind == Error::Kind::conflict && !job.idempotency_key.empty()) {
     // A concurrent request with the same key won the race: answer with its job.
@@ -312,7 +333,8 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& submission,
   util::log_info("job.submitted", {{"job_id", job.id}, {"model", job.model}, {"dpi", std::to_string(job.dpi)},
                                    {"ocr_mode", job.ocr_mode}, {"format", facts->format},
                                    {"pages", std::to_string(job.total_pages)},
-                                   {"bytes", std::to_string(job.document->size())}, {"caller", caller.name}});
+                                   {"bytes", std::to_string(job.document->size())}, {"caller", caller.name},
+                                   {"webhook", job.webhook.active() ? "yes" : "no"}});
   if (hooks_.on_job_created) hooks_.on_job_created();
   co_return Submitted{accepted_job(job), false};
 }
@@ -500,8 +522,13 @@ asio::awaitable<Result<std::vector<jobs::PageRecord>>> Service::read_pages(const
 asio::awaitable<Response> Service::status(std::string job_id, const Caller& caller) {
   auto job = co_await find_job(job_id, caller);
   if (!job) co_return error_response(job.error());
-  co_return json_response(http::status::ok,
-                          status_body(*job, jobs::effective_status(*job, util::now_ms()), options_.result_ttl));
+  json body = status_body(*job, jobs::effective_status(*job, util::now_ms()), options_.result_ttl);
+  if (job->webhook.active()) {
+    auto deliveries = co_await run_blocking(blocking_, [&] { return store_.list_webhook_deliveries(job->id); });
+    if (!deliveries) co_return error_response(deliveries.error());
+    body["webhook"] = webhook_object(job->webhook, *deliveries);
+  }
+  co_return json_response(http::status::ok, std::move(body));
 }
 
 asio::awaitable<Response> Service::result(std::string job_id, bool annotate, const Caller& caller) {

@@ -56,6 +56,10 @@ struct ServiceOptions {
   ocr::OcrMode default_ocr_mode = ocr::OcrMode::automatic;
   // Empty: the server is open.
   ApiKeys api_keys;
+  // The webhook of a submission that names none; empty for none.
+  std::string default_webhook_url;
+  // Whether webhook URLs may name loopback, private or link-local hosts.
+  bool webhook_allow_private = false;
 };
 
 // The models this server offers and whether their engines can take work.
@@ -82,6 +86,9 @@ struct Submission {
   std::string pages;
   // The Idempotency-Key header; empty when not sent.
   std::string idempotency_key;
+  // webhook_url (query or form field; the server's default when neither)
+  // and webhook_pages.
+  jobs::WebhookSubscription webhook;
 };
 
 // What submit() did: a new job, or the one an earlier request with the same
@@ -149,14 +156,16 @@ class Service {
 
   // Validates a submission before its body is read: unsupported model
   // (400), dpi not an integer in 72..600 (422), malformed Idempotency-Key
-  // (422), server draining or model backend unreachable (503), caller over
+  // (422), webhook_url not allowed (webhooks/destination.hpp) or
+  // webhook_pages not a boolean (422), server draining or model backend unreachable (503), caller over
   // the submission rate (429), store unreachable (503). `rate_key`
   // identifies the caller for the rate limit.
   boost::asio::awaitable<Result<Submission>> parse_submission(const Target& target, std::string_view idempotency_key,
                                                               const std::string& rate_key);
 
   // Validates the upload and records the job for `caller`; the errors are
-  // the reply. With an Idempotency-Key seen before, the earlier job.
+  // the reply. With an Idempotency-Key seen before, the earlier job. A
+  // webhook_url form field overrides the query's (422 when not allowed).
   boost::asio::awaitable<Result<Submitted>> submit(const Submission& submission, std::vector<FormPart>& parts,
                                                    const Caller& caller);
 
@@ -220,6 +229,8 @@ class Service {
   boost::asio::awaitable<CompletedPages> completed_pages(const jobs::Job& job);
   Result<std::string> searchable_pdf(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
 
+  // A webhook_url as submit takes it (empty: none).
+  Status check_webhook_url(const std::string& url) const;
   // What parse_submission checks without the store.
   Result<Submission> validate_submission(const Target& target, std::string_view idempotency_key) const;
   // The job an earlier submission with the same Idempotency-Key created.

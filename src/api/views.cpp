@@ -96,6 +96,23 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
   return body;
 }
 
+json webhook_object(const jobs::WebhookSubscription& webhook, const std::vector<jobs::WebhookDelivery>& deliveries) {
+  json list = json::array();
+  for (const auto& delivery : deliveries) {
+    const bool pending = delivery.state == jobs::DeliveryState::pending;
+    json entry = {{"id", delivery.id}, {"event", delivery.event}};
+    if (delivery.page_index >= 0) entry["page_index"] = delivery.page_index;
+    entry["state"] = jobs::delivery_state_name(delivery.state);
+    entry["attempts"] = delivery.attempts;
+    entry["last_error"] = delivery.last_error.empty() ? json(nullptr) : json(delivery.last_error);
+    entry["last_attempt_at"] = optional_time(delivery.last_attempt_at);
+    entry["next_attempt_at"] = pending ? optional_time(delivery.next_attempt_at) : json(nullptr);
+    entry["delivered_at"] = optional_time(delivery.delivered_at);
+    list.push_back(std::move(entry));
+  }
+  return {{"url", webhook.url}, {"pages", webhook.pages}, {"deliveries", std::move(list)}};
+}
+
 json page_object(const jobs::PageRecord& page) {
   if (!page.finished) return jobs::page_error("The page was not processed");
   json value = json::parse(page.result_json, nullptr, false);

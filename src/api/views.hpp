@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/job.hpp"
+#include "jobs/webhook_delivery.hpp"
 
 namespace visor::api {
 
@@ -26,6 +27,11 @@ Json submit_body(const jobs::Job& job);
 
 // Reply to GET /ocr/status/{id}; `status` is the effective status.
 Json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seconds result_ttl);
+
+// The "webhook" object of a status body: {"url", "pages", "deliveries":
+// [{"id", "event", "page_index" (page events), "state", "attempts",
+// "last_error", "last_attempt_at", "next_attempt_at", "delivered_at"}]}.
+Json webhook_object(const jobs::WebhookSubscription& webhook, const std::vector<jobs::WebhookDelivery>& deliveries);
 
 // One page in the API's page shape; unfinished pages are page errors.
 Json page_object(const jobs::PageRecord& page);

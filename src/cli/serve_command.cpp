@@ -26,6 +26,8 @@
 #include "util/duration.hpp"
 #include "util/log.hpp"
 #include "util/time.hpp"
+#include "webhooks/deliverer.hpp"
+#include "webhooks/destination.hpp"
 #include "worker/orphaned_leases.hpp"
 #include "worker/reports.hpp"
 #include "worker/supervisor.hpp"
@@ -69,6 +71,17 @@ std::vector<OptionSpec> serve_options() {
       {"drain-timeout", "10s", "On SIGTERM: how long requests in flight may take to finish"},
       {"header-timeout", "30s", "How long a client may take to send a request's headers"},
       {"body-timeout", "60s", "Longest pause between two pieces of a request body (uploads must also average 32 KiB/s)"},
+      {"webhook-secret", "",
+       "Signs webhooks (Standard Webhooks, HMAC-SHA256): whsec_ + base64 of 16+ random bytes; a key's own "
+       "webhook-secret= in --api-keys-file wins. Unset: webhooks go unsigned (prefer VISOR_WEBHOOK_SECRET)"},
+      {"webhook-url", "", "Webhook of every job submitted without webhook_url; empty for none"},
+      {"webhook-allow-private", "",
+       "Let webhooks go to loopback, private and link-local addresses (refused by default against SSRF)", true},
+      {"webhook-timeout", "10s", "Time limit of one webhook delivery attempt"},
+      {"webhook-retry-delay", "5s",
+       "Wait before a failed webhook's first retry; each later one waits twice as long (at most 1h), for 24h"},
+      {"webhook-concurrency", "4", "Webhook deliveries this node makes at once"},
+      {"public-url", "", "The server's public base URL (https://ocr.example.com), for absolute links in webhooks"},
   };
   const auto shared = worker_option_specs();
   specs.insert(specs.end(), shared.begin(), shared.end());
@@ -77,7 +90,13 @@ std::vector<OptionSpec> serve_options() {
   return specs;
 }
 
+struct WebhookConfig {
+  std::optional<webhooks::SigningSecret> secret;
+  webhooks::DelivererOptions delivery;
+};
+
 struct ServeConfig {
+  WebhookConfig webhooks;
   WorkerSettings worker;
   api::ServerOptions server;
   api::ServiceOptions service;
@@ -126,6 +145,29 @@ Result<util::Rate> rate_option(const ParsedOptions& options, const std::string& 
   return *rate;
 }
 
+Result<WebhookConfig> webhook_config(const ParsedOptions& options) {
+  WebhookConfig config;
+  if (const std::string secret = options.get("webhook-secret"); !secret.empty()) {
+    auto parsed = webhooks::SigningSecret::parse(secret);
+    if (!parsed) return Error::bad_input("--webhook-secret: " + parsed.error().message);
+    config.secret = std::move(*parsed);
+  }
+  ConfigReader reader;
+  config.delivery.allow_private = options.has("webhook-allow-private");
+  config.delivery.timeout = reader.take(duration_option(options, "webhook-timeout"));
+  config.delivery.retry.first_delay = reader.take(duration_option(options, "webhook-retry-delay"));
+  config.delivery.concurrency = reader.take(positive_int(options, "webhook-concurrency", 256));
+  config.delivery.public_url = options.get("public-url");
+  if (const std::string url = options.get("webhook-url"); !url.empty()) {
+    // The operator's own default may point anywhere the flag allows.
+    if (Status s = webhooks::check_url(url, config.delivery.allow_private); !s) {
+      return Error::bad_input("--webhook-url: " + s.error().message);
+    }
+  }
+  if (!reader.error().empty()) return Error::bad_input(reader.error());
+  return config;
+}
+
 Result<ServeConfig> read_config(const ParsedOptions& options) {
   auto worker = read_worker_settings(options);
   if (!worker) return worker.take_error();
@@ -160,6 +202,9 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.service.max_streams = reader.take(count_option(options, "max-streams"));
   config.service.max_streams_per_key = reader.take(count_option(options, "max-streams-per-key"));
   config.service.api_keys = reader.take(api::ApiKeys::load(options.get("api-keys-file"), options.get("api-keys")));
+  config.webhooks = reader.take(webhook_config(options), WebhookConfig{});
+  config.service.default_webhook_url = options.get("webhook-url");
+  config.service.webhook_allow_private = config.webhooks.delivery.allow_private;
   if (!reader.error().empty()) return Error::bad_input(reader.error());
   return config;
 }
@@ -256,6 +301,16 @@ int serve(ServeConfig config) {
   config.service.node_id = config.worker.pool.node_id;
   api::Service service(jobs, blocking, document_waits, config.service, catalog, *documents, metrics,
                        std::move(hooks));
+  config.webhooks.delivery.node_id = config.worker.pool.node_id;
+  const api::ApiKeys& keys = config.service.api_keys;
+  const webhooks::SigningSecret* server_secret = config.webhooks.secret ? &*config.webhooks.secret : nullptr;
+  const webhooks::Deliverer deliverer(
+      jobs, config.webhooks.delivery,
+      [&keys, server_secret](std::string_view owner) {
+        const webhooks::SigningSecret* own = keys.webhook_secret(owner);
+        return own != nullptr ? own : server_secret;
+      },
+      metrics);
   api::HttpServer server(config.server, service);
   if (Status s = server.listen(); !s) {
     std::cerr << "visor: " << s.error().message << "\n";

@@ -9,6 +9,7 @@ namespace visor::api {
 namespace {
 
 constexpr std::string_view kAlice = "alice-key-0123456789abcdef";
+constexpr std::string_view kBob = "bob-key-0123456789abcdef0";
 
 TEST(ApiKeysTest, WithoutKeysEveryoneIsTheAnonymousCallerWhoSeesAll) {
   auto keys = ApiKeys::load("", "");
@@ -60,6 +61,30 @@ TEST(ApiKeysTest, AKeyFileHasLabelsCommentsAndRefusesShortKeysNamingTheLine) {
   EXPECT_NE(refused.error().message.find("line 4"), std::string::npos) << refused.error().message;
   std::filesystem::remove(path);
   EXPECT_FALSE(ApiKeys::load(path.string(), "").ok());
+}
+
+TEST(ApiKeysTest, AKeyMayCarryItsOwnWebhookSecretAnywhereAfterIt) {
+  const auto path = std::filesystem::temp_directory_path() / ("visor-secrets-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(path);
+    out << kAlice << " Alice webhook-secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw team\n" << kBob << "\n";
+  }
+  auto keys = ApiKeys::load(path.string(), "");
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  EXPECT_EQ(keys->identify(kAlice)->name, "Alice team");
+  ASSERT_NE(keys->webhook_secret(ApiKeys::owner_of(kAlice)), nullptr);
+  EXPECT_EQ(keys->webhook_secret(ApiKeys::owner_of(kAlice))->sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                                                   R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  EXPECT_EQ(keys->webhook_secret(ApiKeys::owner_of(kBob)), nullptr);
+  {
+    std::ofstream out(path, std::ios::app);
+    out << kAlice << "x webhook-secret=plain\n";
+  }
+  auto refused = ApiKeys::load(path.string(), "");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("line 3"), std::string::npos) << refused.error().message;
+  std::filesystem::remove(path);
 }
 
 TEST(BearerTokenTest, ReadsOnlyTheBearerScheme) {
