@@ -1,6 +1,7 @@
 // `visor submit FILE...`: the command-line client of a Visor server. Reads
 // its options and hands over to the client subsystem (src/client/).
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>

@@ -13,7 +13,8 @@ bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0
 
 // Characters (code points) of UTF-8 text.
 std::size_t columns_of(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) { return !is_utf8_continuation(c); }));
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return !is_utf8_continuation(c); }));
 }
 
 // `text` cut to `columns` characters, ending in "..." when cut; never
@@ -76,7 +77,9 @@ std::string log_line(const FileState& state) {
   std::string line = state.name + ": " + std::string(phase_name(state.phase));
   if (state.phase == Phase::submitted) {
     line += " as job " + state.detail;
-    if (state.total_pages > 0) line += ", " + std::to_string(state.total_pages) + (state.total_pages == 1 ? " page" : " pages");
+    if (state.total_pages > 0) {
+      line += ", " + std::to_string(state.total_pages) + (state.total_pages == 1 ? " page" : " pages");
+    }
     return line;
   }
   if (state.total_pages > 0 && !is_final(state.phase)) line += ", " + page_count(state) + " pages";

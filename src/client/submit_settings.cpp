@@ -25,7 +25,9 @@ Status check_one_of(const std::string& value, const std::array<std::string_view,
 }
 
 Result<std::string> server_url(std::string url) {
-  if (url.empty()) return Error::bad_input("--server is required (or VISOR_SERVER), e.g. --server http://localhost:8003");
+  if (url.empty()) {
+    return Error::bad_input("--server is required (or VISOR_SERVER), e.g. --server http://localhost:8003");
+  }
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     return Error::bad_input("--server must be an http:// or https:// URL, got '" + url + "'");
   }
