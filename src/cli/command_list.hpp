@@ -7,5 +7,6 @@ int serve_command(int argc, char** argv);
 int ocr_command(int argc, char** argv);
 int worker_command(int argc, char** argv);
 int migrate_command(int argc, char** argv);
+int submit_command(int argc, char** argv);
 
 }  // namespace visor::cli
