@@ -94,7 +94,8 @@ class DocumentTest(ContractTestCase):
         paths = set(self.contract.document["paths"])
         for path in ("/ocr/submit", "/ocr/status/{job_id}", "/ocr/result/{job_id}", "/ocr/stream/{job_id}",
                      "/ocr/jobs", "/ocr", "/ocr/models", "/healthz", "/readyz", "/metrics", "/openapi.json",
-                     "/docs", "/", "/api", "/ocr/page/{job_id}/{page}", "/ocr/jobs/{job_id}"):
+                     "/docs", "/", "/api", "/ocr/page/{job_id}/{page}", "/ocr/jobs/{job_id}",
+                     "/ocr/download/{job_id}/{format}"):
             self.assertIn(path, paths)
 
 
@@ -119,6 +120,21 @@ class JobContractTest(ContractTestCase):
         self.check("get", "/ocr/page/{job_id}/{page}", self.server.get(f"/ocr/page/{job_id}/2"), 404)
         self.check("get", "/ocr/page/{job_id}/{page}", self.server.get(f"/ocr/page/{job_id}/x"), 422)
         self.check("get", "/ocr/page/{job_id}/{page}", self.server.get(f"/ocr/page/{job_id}/0?dpi=2000"), 422)
+        for fmt in ("pdf", "md", "txt", "json"):
+            self.check("get", "/ocr/download/{job_id}/{format}", self.server.get(f"/ocr/download/{job_id}/{fmt}"), 200)
+        self.check("get", "/ocr/download/{job_id}/{format}", self.server.get(f"/ocr/download/{job_id}/docx"), 404)
+        self.check("get", "/ocr/download/{job_id}/{format}", self.server.get(f"/ocr/download/{UNKNOWN_ID}/md"), 404)
+
+    def test_a_status_with_webhook_deliveries_matches_the_document(self):
+        # Nothing listens on the port: the delivery stays pending with its error.
+        hooked = self.server.submit(pdfgen.text_only_pdf(1), params={"dpi": "72", "webhook_pages": "true",
+                                                                     "webhook_url": "http://203.0.113.1:9/hook"})
+        job_id = self.check("post", "/ocr/submit", hooked, 200).json()["job_id"]
+        self.server.wait_for(job_id)
+        status = self.check("get", "/ocr/status/{job_id}", self.server.get(f"/ocr/status/{job_id}"), 200).json()
+        self.assertEqual([d["event"] for d in status["webhook"]["deliveries"]], ["page.completed", "job.completed"])
+        refused = self.server.submit(pdfgen.text_only_pdf(1), params={"webhook_url": "http://127.0.0.1/"})
+        self.check("post", "/ocr/submit", refused, 422)
 
     def test_lightonocr_results_match_the_document(self):
         job_id = self.server.submit_ok(pdfgen.sample_pdf(1), model="lightonocr", dpi="72")["job_id"]
