@@ -15,6 +15,34 @@ struct Migration {
   std::string_view sql;  // in the store's dialect; may hold several statements
 };
 
+// Webhooks: each job's subscription and the outbox of its deliveries
+// (webhook_delivery.hpp), in SQL both stores take alike (BIGINT is an
+// INTEGER to SQLite). Earlier jobs have none.
+inline constexpr std::string_view kWebhookOutboxMigration = R"sql(
+ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN webhook_pages INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  event TEXT NOT NULL,
+  page_index INTEGER NOT NULL DEFAULT -1,
+  url TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | failed
+  payload TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_attempt_at BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  delivered_at BIGINT NOT NULL DEFAULT 0,
+  lease_token TEXT NOT NULL DEFAULT '',
+  lease_expires_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_by_job ON webhook_deliveries (job_id, created_at);
+)sql";
+
 // The migrations of `all` (sorted by version) after `current`, in order.
 // unavailable, naming both versions, when `current` is newer than the last
 // of `all`: the store was written by a newer Visor.

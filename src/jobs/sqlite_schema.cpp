@@ -99,39 +99,12 @@ ALTER TABLE jobs ADD COLUMN pages TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN document_pages INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-// Webhooks: each job's subscription, and the outbox of its deliveries
-// (jobs/webhook_delivery.hpp). Earlier jobs have none.
-constexpr std::string_view kWebhooks = R"sql(
-ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN webhook_pages INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE webhook_deliveries (
-  id TEXT PRIMARY KEY,
-  job_id TEXT NOT NULL,
-  owner TEXT NOT NULL,
-  event TEXT NOT NULL,
-  page_index INTEGER NOT NULL DEFAULT -1,
-  url TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | failed
-  payload TEXT NOT NULL DEFAULT '',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '',
-  last_attempt_at INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL,
-  delivered_at INTEGER NOT NULL DEFAULT 0,
-  lease_token TEXT NOT NULL DEFAULT '',
-  lease_expires_at INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX webhook_deliveries_by_job ON webhook_deliveries (job_id, created_at);
-)sql";
-
 constexpr std::array kMigrations{
     Migration{2, kJobsPagesDocuments},
     Migration{3, kCoordination},
     Migration{4, kOcrMode},
     Migration{5, kPageSelection},
-    Migration{6, kWebhooks},
+    Migration{6, kWebhookOutboxMigration},
 };
 
 }  // namespace
