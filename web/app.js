@@ -471,7 +471,9 @@ function setup_download_menu() {
     toggle.focus();
   });
   menu.addEventListener("click", (event) => { if (event.target.closest("a")) show_download_menu(false); });
-  holder.addEventListener("focusout", (event) => { if (!holder.contains(event.relatedTarget)) show_download_menu(false); });
+  holder.addEventListener("focusout", (event) => {
+    if (!holder.contains(event.relatedTarget)) show_download_menu(false);
+  });
   document.addEventListener("click", (event) => { if (!holder.contains(event.target)) show_download_menu(false); });
 }
 

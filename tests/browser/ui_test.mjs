@@ -250,7 +250,8 @@ async function check_recent_jobs(page, dotsocr_job) {
                              document.querySelector("#job-status").textContent === "completed");
   // The menu follows the job on screen, not the last one submitted.
   const links = await download_links(page);
-  assert.ok(links.every((link) => link.href.startsWith(`/ocr/download/${dotsocr_job}/`)), "downloads of the reopened job");
+  assert.ok(links.every((link) => link.href.startsWith(`/ocr/download/${dotsocr_job}/`)),
+            "downloads of the reopened job");
 }
 
 // A page selection reaches the API: one card, titled with its page of the document.
