@@ -1,6 +1,7 @@
 // Visor's web UI: upload, follow a job over SSE, show each page as it is
-// done, list recent jobs. Plain browser JavaScript; everything it loads is
-// served by visor itself (no CDN). The API is the one in /openapi.json.
+// done, list recent jobs, link to the server's downloads. Plain browser
+// JavaScript; everything it loads is served by visor itself (no CDN). The
+// API is the one in /openapi.json.
 "use strict";
 
 const CATEGORY_COLOURS = {
@@ -58,6 +59,8 @@ function setup_api_key() {
     if (api_key) localStorage.setItem(API_KEY_STORAGE, api_key);
     else localStorage.removeItem(API_KEY_STORAGE);
     show($("key-error"), "");
+    // Download links carry the key they were made with.
+    if (current.job) update_downloads(current.job, $("job-status").textContent);
     load_jobs();
   });
 }
@@ -81,15 +84,6 @@ function format_seconds(seconds) {
 
 function format_time(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
-}
-
-function download(filename, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 // OCR output is text from the user's document: any HTML in it (LightOnOCR
@@ -121,15 +115,6 @@ function render_markdown(markdown) {
     container.append(pre);
   }
   return container;
-}
-
-// A dotsocr page as Markdown, for the download.
-function elements_to_markdown(elements) {
-  const prefix = { Title: "# ", "Section-header": "## ", "List-item": "- " };
-  return elements
-    .filter((e) => e.category !== "Picture" && e.text)
-    .map((e) => (prefix[e.category] || "") + e.text)
-    .join("\n\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -212,7 +197,7 @@ function show_page(job, index, result) {
 // ---------------------------------------------------------------------------
 // The current job
 
-const current = { job: null, source: null, last_event_id: "", started: 0, timer: 0, retries: 0, result: null };
+const current = { job: null, source: null, last_event_id: "", started: 0, timer: 0, retries: 0 };
 
 function stop_following() {
   if (current.source) current.source.close();
@@ -230,6 +215,7 @@ function set_progress(job, status) {
   bar.classList.toggle("done", status === "completed");
   bar.classList.toggle("bad", status === "failed" || status === "expired" || status === "cancelled");
   $("cancel-job").hidden = !(status === "pending" || status === "running");
+  update_downloads(job, status);
   bar.parentElement.setAttribute("aria-valuenow", String(status === "completed" ? 100 : percent));
   const badge = $("job-status");
   badge.textContent = status;
@@ -243,7 +229,6 @@ function set_progress(job, status) {
 function open_job_view(job) {
   stop_following();
   current.job = job;
-  current.result = null;
   current.last_event_id = "";
   current.retries = 0;
   current.started = job.submitted_at ? Date.parse(job.submitted_at) : Date.now();
@@ -253,16 +238,14 @@ function open_job_view(job) {
   $("pages").replaceChildren();
   show($("job-error"), "");
   show($("job-notice"), "");
-  $("download-json").disabled = $("download-md").disabled = true;
+  update_downloads(job, job.status);
   document.querySelectorAll(".jobs li").forEach((li) => li.classList.toggle("current", li.dataset.id === job.job_id));
 }
 
 function finish_with_result(result) {
-  current.result = result;
   for (const [key, page] of Object.entries(result.results)) show_page(current.job, Number(key.slice(5)), page);
   const failed = Object.values(result.results).filter((p) => p.status !== "success").length;
   if (failed) show($("job-notice"), `${failed} page(s) could not be recognised; the others are shown.`);
-  $("download-json").disabled = $("download-md").disabled = false;
   set_progress({ ...current.job, progress: { pages_done: current.job.total_pages } }, "completed");
 }
 
@@ -449,36 +432,49 @@ async function load_jobs(more) {
 }
 
 // ---------------------------------------------------------------------------
-// Downloads
+// Downloads: the server builds each file (GET /ocr/download/{id}/{format})
+// and names it after the upload, so the menu holds plain links to it and
+// the browser saves what the server sends.
 
-function result_markdown(result) {
-  const pages = Object.keys(result.results).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
-  return pages.map((key) => {
-    const page = result.results[key];
-    if (page.status !== "success") return `<!-- ${key}: ${page.error} -->`;
-    return result.model === "dotsocr" ? elements_to_markdown(page.data) : page.data;
-  }).join("\n\n---\n\n") + "\n";
+function download_links() {
+  return $("downloads").querySelectorAll("a[data-format]");
 }
 
-function base_name() {
-  return current.job.filename.replace(/\.pdf$/i, "") || current.job.job_id;
+// Only a completed job has downloads. Before that the menu is disabled and
+// its links have no href, which also takes them out of the tab order.
+function update_downloads(job, status) {
+  const ready = status === "completed";
+  $("downloads-toggle").disabled = !ready;
+  if (!ready) show_download_menu(false);
+  for (const link of download_links()) {
+    // A link cannot send the Authorization header: the key goes in the query.
+    if (ready) link.href = with_key(`/ocr/download/${job.job_id}/${link.dataset.format}`);
+    else link.removeAttribute("href");
+  }
 }
 
-function setup_downloads() {
-  // The JSON is the body of GET /ocr/result, as any client would get it.
-  $("download-json").addEventListener("click", async () => {
-    let body = current.result;
-    try {
-      const reply = await api(`/ocr/result/${current.job.job_id}`);
-      if (reply.ok) body = reply.body;
-    } catch (err) {
-      // The stream's copy of the result is as good for a download.
-    }
-    download(base_name() + ".json", JSON.stringify(body, null, 2), "application/json");
+function show_download_menu(open) {
+  $("downloads").hidden = !open;
+  $("downloads-toggle").setAttribute("aria-expanded", String(open));
+}
+
+// A disclosure: the button opens the list, Tab walks its links. Escape, a
+// chosen download, a click elsewhere or the focus leaving closes it.
+function setup_download_menu() {
+  const toggle = $("downloads-toggle");
+  const menu = $("downloads");
+  const holder = menu.parentElement;
+  toggle.addEventListener("click", () => show_download_menu(menu.hidden));
+  holder.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || menu.hidden) return;
+    show_download_menu(false);
+    toggle.focus();
   });
-  $("download-md").addEventListener("click", () => {
-    download(base_name() + ".md", result_markdown(current.result), "text/markdown");
+  menu.addEventListener("click", (event) => { if (event.target.closest("a")) show_download_menu(false); });
+  holder.addEventListener("focusout", (event) => {
+    if (!holder.contains(event.relatedTarget)) show_download_menu(false);
   });
+  document.addEventListener("click", (event) => { if (!holder.contains(event.target)) show_download_menu(false); });
 }
 
 // ---------------------------------------------------------------------------
@@ -492,7 +488,7 @@ async function cancel_current_job() {
 
 setup_api_key();
 setup_drop_zone();
-setup_downloads();
+setup_download_menu();
 $("cancel-job").addEventListener("click", () => cancel_current_job().catch((err) => show($("job-error"), err.message)));
 $("upload").addEventListener("submit", submit);
 $("refresh").addEventListener("click", () => load_jobs());

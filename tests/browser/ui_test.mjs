@@ -1,9 +1,10 @@
 // The web UI in a real browser: Debian's chromium driven by playwright-core
 // (never a browser that Playwright downloads). Starts `visor serve` on a
 // free port, uploads a corpus PDF, watches the progress reach 100 %, checks
-// boxes (dotsocr) and rendered Markdown (lightonocr), downloads the JSON,
-// reopens a job from the recent list, sees the error for a non-PDF, and
-// works against a server with API keys once the key is entered.
+// boxes (dotsocr) and rendered Markdown (lightonocr), checks the download
+// menu (disabled until the job completes, then links to the server's four
+// downloads), reopens a job from the recent list, sees the error for a
+// non-PDF, and works against a server with API keys once the key is entered.
 // Screenshots go to VISOR_SCREENSHOT_DIR.
 //
 // Environment: VISOR_BINARY, VISOR_CORPUS_DIR, VISOR_SCREENSHOT_DIR,
@@ -34,6 +35,15 @@ const CHROMIUM_FLAGS = [
   "--disable-sync", "--no-first-run", "--disable-quic",
 ];
 const JOB_TIME_LIMIT_MS = 240_000;
+// What the download menu offers: GET /ocr/download/{job_id}/{format}, each
+// named after the uploaded file by the server.
+const DOWNLOADS = [
+  { format: "pdf", label: "Searchable PDF", type: "application/pdf", name: ".ocr.pdf" },
+  { format: "md", label: "Markdown", type: "text/markdown", name: ".md" },
+  { format: "txt", label: "Plain text", type: "text/plain", name: ".txt" },
+  { format: "json", label: "JSON", type: "application/json", name: ".json" },
+];
+const uploaded_stem = path.basename(pdf_path, ".pdf");
 
 function skip(reason) {
   console.log(`SKIP: ${reason}`);
@@ -78,11 +88,40 @@ async function start_server(tmp, env = {}) {
   throw new Error("visor serve did not answer within 30 s");
 }
 
+// Records the download menu's state each time the job's status badge
+// changes, so that the test sees it before completion however fast the
+// job is. Read and cleared by check_downloads_wait_for_completion.
+async function watch_download_menu(page) {
+  await page.evaluate(() => {
+    window.download_menu_states = [];
+    const badge = document.querySelector("#job-status");
+    new MutationObserver(() => window.download_menu_states.push({
+      status: badge.textContent,
+      disabled: document.querySelector("#downloads-toggle").disabled,
+      links: document.querySelectorAll("#downloads a[href]").length,
+    })).observe(badge, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+async function check_downloads_wait_for_completion(page) {
+  const states = await page.evaluate(() => window.download_menu_states.splice(0));
+  const unfinished = states.filter((state) => state.status !== "completed");
+  assert.ok(unfinished.length > 0, "the menu was seen before the job completed");
+  for (const state of unfinished) {
+    assert.deepEqual(state, { status: state.status, disabled: true, links: 0 }, "no downloads before completion");
+  }
+  assert.equal(await page.isEnabled("#downloads-toggle"), true, "downloads once the job completed");
+}
+
 async function submit_and_wait(page, model, name, dpi = "100") {
   await page.setInputFiles("#file", pdf_path);
   await page.selectOption("#model", model);
   await page.fill("#dpi", dpi);
-  await page.click("#submit");
+  const [submitted] = await Promise.all([
+    page.waitForResponse((response) => new URL(response.url()).pathname === "/ocr/submit"),
+    page.click("#submit"),
+  ]);
+  assert.ok(submitted.ok(), `the job was accepted (${submitted.status()})`);
   // The button stays disabled until the reply opened the new job's view;
   // until then the previous job's finished progress is still on screen.
   await page.waitForSelector("#submit:not([disabled])");
@@ -101,10 +140,73 @@ async function submit_and_wait(page, model, name, dpi = "100") {
   assert.equal(await page.isVisible("#job-error"), false, "no error for a good PDF");
   await page.waitForFunction(() => [...document.querySelectorAll(".page-image")].every((i) => i.complete && i.naturalWidth));
   await page.screenshot({ path: path.join(shots, name), fullPage: true });
+  await check_downloads_wait_for_completion(page);
+  return (await submitted.json()).job_id;
+}
+
+// The menu's links, by their label.
+async function download_links(page) {
+  return page.$$eval("#downloads a", (links) => links.map((a) => ({
+    label: a.firstChild.textContent.trim(), href: a.getAttribute("href"),
+  })));
+}
+
+// The menu offers the four downloads of `job_id` (with the key when the UI
+// holds one), and each link, fetched as the page would, is the server's file.
+async function check_download_links(page, job_id, key = "") {
+  const links = await download_links(page);
+  assert.deepEqual(links.map((link) => link.label), DOWNLOADS.map((d) => d.label), "the four downloads");
+  for (const [index, expected] of DOWNLOADS.entries()) {
+    const query = key ? "?api_key=" + encodeURIComponent(key) : "";
+    assert.equal(links[index].href, `/ocr/download/${job_id}/${expected.format}${query}`, expected.label);
+    const reply = await page.evaluate(async (href) => {
+      const response = await fetch(href);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return {
+        status: response.status, type: response.headers.get("Content-Type"),
+        disposition: response.headers.get("Content-Disposition"),
+        head: String.fromCharCode(...bytes.slice(0, 5)), text: new TextDecoder().decode(bytes),
+      };
+    }, links[index].href);
+    assert.equal(reply.status, 200, `${expected.label}: ${reply.text.slice(0, 200)}`);
+    assert.ok(reply.type.startsWith(expected.type), `${expected.label} is ${reply.type}`);
+    assert.ok(reply.disposition.startsWith(`attachment; filename="${uploaded_stem}${expected.name}"`),
+              `${expected.label} is named after the upload: ${reply.disposition}`);
+    if (expected.format === "pdf") assert.equal(reply.head, "%PDF-", "the searchable PDF is a PDF");
+    else assert.ok(reply.text.trim().length > 100, `${expected.label} has the text`);
+    if (expected.format === "json") {
+      const result = JSON.parse(reply.text);
+      assert.equal(result.job_id, job_id);
+      assert.equal(result.status, "completed");
+      assert.deepEqual(Object.keys(result.results), ["page_0", "page_1", "page_2"]);
+    }
+  }
+}
+
+// A person with a keyboard: Enter opens the menu, Tab reaches a download,
+// Enter saves it under the server's name; Escape closes the menu.
+async function save_with_keyboard(page, label, filename) {
+  await page.focus("#downloads-toggle");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.getAttribute("#downloads-toggle", "aria-expanded"), "true");
+  await page.waitForSelector("#downloads", { state: "visible" });
+  const position = DOWNLOADS.findIndex((d) => d.label === label);
+  for (let i = 0; i <= position; i += 1) await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.firstChild.textContent.trim()), label);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+  assert.equal(download.suggestedFilename(), filename, "the browser saves the server's file name");
+  const saved = path.join(shots, filename);
+  await download.saveAs(saved);
+  await page.waitForSelector("#downloads", { state: "hidden" });
+  await page.click("#downloads-toggle");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#downloads", { state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement.id), "downloads-toggle", "Escape returns the focus");
+  return fs.readFileSync(saved, "utf8");
 }
 
 async function check_dotsocr(page) {
-  await submit_and_wait(page, "dotsocr", "dotsocr.png");
+  const job_id = await submit_and_wait(page, "dotsocr", "dotsocr.png");
   assert.equal(await page.locator(".page").count(), 3, "one card per page");
   const boxes = await page.locator(".box").count();
   assert.ok(boxes > 3, `boxes drawn on the pages (${boxes})`);
@@ -123,15 +225,11 @@ async function check_dotsocr(page) {
   assert.equal(await page.locator(".box.active").count(), 1);
   await page.screenshot({ path: path.join(shots, "web-ui.png") });
 
-  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-json")]);
-  const saved = path.join(shots, "result.json");
-  await download.saveAs(saved);
-  const result = JSON.parse(fs.readFileSync(saved, "utf8"));
-  assert.equal(result.status, "completed");
-  assert.equal(result.model, "dotsocr");
-  assert.deepEqual(Object.keys(result.results), ["page_0", "page_1", "page_2"]);
-  assert.ok(result.results.page_0.data.length > 0);
-  return result.job_id;
+  await check_download_links(page, job_id);
+  await page.click("#downloads-toggle");
+  await page.screenshot({ path: path.join(shots, "download-menu.png") });
+  await page.keyboard.press("Escape");
+  return job_id;
 }
 
 async function check_lightonocr(page) {
@@ -140,10 +238,8 @@ async function check_lightonocr(page) {
   assert.equal(await markdown.count(), 3, "rendered Markdown beside each page");
   const blocks = await page.locator(".markdown p, .markdown h1, .markdown h2, .markdown li").count();
   assert.ok(blocks > 3, `Markdown rendered as HTML (${blocks} blocks)`);
-  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-md")]);
-  const saved = path.join(shots, "result.md");
-  await download.saveAs(saved);
-  assert.ok(fs.readFileSync(saved, "utf8").trim().length > 100, "the Markdown download has the text");
+  const markdown_file = await save_with_keyboard(page, "Markdown", `${uploaded_stem}.md`);
+  assert.ok(markdown_file.trim().length > 100, "the Markdown download has the text");
 }
 
 async function check_recent_jobs(page, dotsocr_job) {
@@ -152,6 +248,10 @@ async function check_recent_jobs(page, dotsocr_job) {
   await page.click(`#jobs li[data-id="${dotsocr_job}"]`);
   await page.waitForFunction(() => document.querySelectorAll(".box").length > 0 &&
                              document.querySelector("#job-status").textContent === "completed");
+  // The menu follows the job on screen, not the last one submitted.
+  const links = await download_links(page);
+  assert.ok(links.every((link) => link.href.startsWith(`/ocr/download/${dotsocr_job}/`)),
+            "downloads of the reopened job");
 }
 
 // A page selection reaches the API: one card, titled with its page of the document.
@@ -163,6 +263,7 @@ async function check_page_selection(page) {
   await page.waitForSelector("#submit:not([disabled])");
   await page.waitForFunction(() => document.querySelector("#job-status")?.textContent === "completed",
                              null, { timeout: JOB_TIME_LIMIT_MS });
+  await check_downloads_wait_for_completion(page);
   await page.waitForFunction(() => document.querySelectorAll(".page .box").length > 0);
   assert.equal(await page.locator(".page").count(), 1, "one card for the one selected page");
   assert.equal(await page.textContent(".page .page-title"), "Page 2 of 3");
@@ -220,8 +321,10 @@ async function check_api_key(context) {
     await page.fill("#api-key", key);
     await page.click("#key-form button[type=submit]");
     await page.waitForSelector("#key-error", { state: "hidden" });
-    await submit_and_wait(page, "dotsocr", "with-api-key.png", "72");
+    await watch_download_menu(page);
+    const job_id = await submit_and_wait(page, "dotsocr", "with-api-key.png", "72");
     assert.ok(await page.locator(".box").count() > 3, "boxes drawn with the key");
+    await check_download_links(page, job_id, key);
     await page.close();
   } finally {
     child.kill("SIGTERM");
@@ -247,6 +350,7 @@ async function main() {
     page.on("pageerror", (err) => errors.push(err.message));
     await page.goto(base + "/");
     assert.equal(await page.title(), "Visor OCR");
+    await watch_download_menu(page);
     const dotsocr_job = await check_dotsocr(page);
     await check_lightonocr(page);
     await check_recent_jobs(page, dotsocr_job);
