@@ -71,9 +71,10 @@ Result<Caller> identify_caller(const Connection& c, const RequestParser& parser,
   return c.service.identify(key);
 }
 
-// Whom the submission rate limit counts: the key, or the client's address
-// when keys are off.
-std::string rate_key(const Connection& c, const Caller& caller) {
+// Who a submission is for, as the rate limit counts and the workers share
+// out (jobs::Job::tenant): the API key, or the client's address when keys
+// are off.
+std::string tenant_of(const Connection& c, const Caller& caller) {
   return caller.owner ? *caller.owner : "addr " + c.client_address;
 }
 
@@ -130,7 +131,8 @@ awaitable<bool> handle_upload(Connection& c, RequestParser& parser, const Target
   const std::uint64_t max_upload = service.options().max_upload_bytes;
   const bool body_is_coming = !expects_100_continue(parser);
 
-  auto submission = co_await service.parse_submission(target, parser.get()["Idempotency-Key"], rate_key(c, caller));
+  auto submission =
+      co_await service.parse_submission(target, parser.get()["Idempotency-Key"], tenant_of(c, caller), legacy);
   if (!submission) co_return co_await reject_request(c, parser, submission.error(), body_is_coming);
   auto boundary = multipart_boundary(parser.get()[http::field::content_type]);
   if (!boundary) {

@@ -72,6 +72,8 @@ std::string submission_fingerprint(const Submission& submission, std::string_vie
       .add("\n")
       .add(submission.webhook.url)
       .add(submission.webhook.pages ? "\npages\n" : "\n")
+      .add(jobs::priority_name(submission.priority))
+      .add("\n")
       .add(document)
       .hex_digest();
 }
@@ -160,14 +162,15 @@ void Service::register_store_metrics(util::metrics::Registry& registry) {
 }
 
 asio::awaitable<Result<Submission>> Service::parse_submission(const Target& target, std::string_view idempotency_key,
-                                                             const std::string& rate_key) {
-  auto submission = validate_submission(target, idempotency_key);
+                                                             const std::string& tenant, bool legacy) {
+  auto submission = validate_submission(target, idempotency_key, legacy);
+  if (submission) submission->tenant = tenant;
   if (!submission || submit_rule_.unlimited()) co_return submission;
-  auto wait = co_await run_blocking(blocking_, [&] { return store_.take_token("submit " + rate_key, submit_rule_, util::now_ms()); });
+  auto wait = co_await run_blocking(blocking_, [&] { return store_.take_token("submit " + tenant, submit_rule_, util::now_ms()); });
   if (!wait) co_return wait.take_error();
   if (*wait) {
     co_return Error::too_many("Too many submissions: the limit is " + util::describe_rate(options_.submit_rate) +
-                                  (rate_key.starts_with("key-") ? " per API key" : " per client") + "; retry in " +
+                                  (tenant.starts_with("key-") ? " per API key" : " per client") + "; retry in " +
                                   std::to_string(whole_seconds_after(**wait)) + " s",
                               whole_seconds_after(**wait));
   }
@@ -179,7 +182,8 @@ Status Service::check_webhook_url(const std::string& url) const {
   return webhooks::check_url(url, options_.webhook_allow_private);
 }
 
-Result<Submission> Service::validate_submission(const Target& target, std::string_view idempotency_key) const {
+Result<Submission> Service::validate_submission(const Target& target, std::string_view idempotency_key,
+                                                bool legacy) const {
   if (draining()) {
     return Error::unavailable("The server is shutting down; submit again in a moment")
         .retry_after(kRetryAfterSeconds);
@@ -219,6 +223,15 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     if (!wanted) return Error::invalid_request("webhook_pages must be true or false, got '" + std::string(*pages) + "'");
     submission.webhook.pages = *wanted;
   }
+  submission.priority = legacy ? jobs::JobPriority::high : jobs::JobPriority::normal;
+  if (auto priority = target.param("priority"); priority && !priority->empty()) {
+    const auto parsed = jobs::parse_priority(*priority);
+    if (!parsed) {
+      return Error::invalid_request("priority must be one of " + std::string(jobs::kPriorityNames) + ", got '" +
+                                    std::string(*priority) + "'");
+    }
+    submission.priority = *parsed;
+  }
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;
   if (Status available = models_.check_available(submission.model); !available) return available.take_error();
@@ -252,6 +265,9 @@ jobs::Job accepted_job(const jobs::NewJob& job) {
   accepted.pages = job.pages;
   accepted.document_pages = job.document_pages;
   accepted.submitted_at = job.submitted_at;
+  accepted.webhook = job.webhook;
+  accepted.tenant = job.tenant;
+  accepted.priority = job.priority;
   return accepted;
 }
 
@@ -318,6 +334,9 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& query, std:
   job.idempotency_key = submission.idempotency_key;
   job.fingerprint = fingerprint;
   job.webhook = submission.webhook;
+  job.tenant = submission.tenant;
+  job.priority = submission.priority;
+  job.max_queued_pages_per_tenant = options_.max_queued_pages_per_tenant;
   auto created = co_await run_blocking(blocking_, [&] { return store_.create_job(job); });
   if (!created && created.error().kind == Error::Kind::conflict && !job.idempotency_key.empty()) {
     // A concurrent request with the same key won the race: answer with its job.
@@ -325,6 +344,7 @@ asio::awaitable<Result<Submitted>> Service::submit(const Submission& query, std:
     if (!earlier) co_return earlier.take_error();
     if (*earlier) co_return std::move(**earlier);
   }
+  if (!created && created.error().kind == Error::Kind::too_many) co_return created.take_error();
   if (!created) {
     util::log_error("job.not_stored", {{"job_id", job.id}, {"error", created.error().message}});
     co_return Error::unavailable("The job could not be stored, try again later: " + created.error().message)

@@ -60,6 +60,9 @@ struct ServiceOptions {
   std::string default_webhook_url;
   // Whether webhook URLs may name loopback, private or link-local hosts.
   bool webhook_allow_private = false;
+  // Pages one tenant (API key, or client without keys) may have waiting or
+  // in progress, fleet-wide; more are refused with 429. 0: no limit.
+  int max_queued_pages_per_tenant = 10000;
 };
 
 // The models this server offers and whether their engines can take work.
@@ -89,6 +92,8 @@ struct Submission {
   // webhook_url (query or form field; the server's default when neither)
   // and webhook_pages.
   jobs::WebhookSubscription webhook;
+  std::string tenant;
+  jobs::JobPriority priority = jobs::JobPriority::normal;
 };
 
 // What submit() did: a new job, or the one an earlier request with the same
@@ -157,11 +162,14 @@ class Service {
   // Validates a submission before its body is read: unsupported model
   // (400), dpi not an integer in 72..600 (422), malformed Idempotency-Key
   // (422), webhook_url not allowed (webhooks/destination.hpp) or
-  // webhook_pages not a boolean (422), server draining or model backend unreachable (503), caller over
-  // the submission rate (429), store unreachable (503). `rate_key`
-  // identifies the caller for the rate limit.
+  // webhook_pages not a boolean (422), priority not high, normal or low
+  // (422), server draining or model backend unreachable (503), caller over
+  // the submission rate (429), store unreachable (503). `tenant` is who the
+  // job is for (jobs::Job::tenant), whom the rate limit counts; a `legacy`
+  // submission (the blocking POST /ocr, whose client waits) is of high
+  // priority unless it says otherwise.
   boost::asio::awaitable<Result<Submission>> parse_submission(const Target& target, std::string_view idempotency_key,
-                                                              const std::string& rate_key);
+                                                              const std::string& tenant, bool legacy = false);
 
   // Validates the upload and records the job for `caller`; the errors are
   // the reply. With an Idempotency-Key seen before, the earlier job. A
@@ -232,7 +240,7 @@ class Service {
   // A webhook_url as submit takes it (empty: none).
   Status check_webhook_url(const std::string& url) const;
   // What parse_submission checks without the store.
-  Result<Submission> validate_submission(const Target& target, std::string_view idempotency_key) const;
+  Result<Submission> validate_submission(const Target& target, std::string_view idempotency_key, bool legacy) const;
   // The job an earlier submission with the same Idempotency-Key created.
   boost::asio::awaitable<Result<std::optional<Submitted>>> replay(const Caller& caller, const Submission& submission,
                                                                  const std::string& fingerprint);

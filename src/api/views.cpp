@@ -70,6 +70,7 @@ json submit_body(const jobs::Job& job) {
           {"model", job.model},
           {"dpi", job.dpi},
           {"ocr_mode", job.ocr_mode},
+          {"priority", jobs::priority_name(job.priority)},
           {"message",
            "Job submitted successfully. Use /ocr/status/{job_id} to check status or /ocr/stream/{job_id} for "
            "real-time updates."},
@@ -87,6 +88,7 @@ json status_body(const jobs::Job& job, jobs::JobStatus status, std::chrono::seco
                {"filename", job.filename},
                {"dpi", job.dpi},
                {"ocr_mode", job.ocr_mode},
+               {"priority", jobs::priority_name(job.priority)},
                {"total_pages", job.total_pages},
                {"submitted_at", util::format_iso8601(job.submitted_at)},
                {"started_at", optional_time(job.started_at)},
@@ -158,6 +160,7 @@ json job_summary(const jobs::Job& job, jobs::JobStatus status) {
                   {"model", job.model},
                   {"dpi", job.dpi},
                   {"ocr_mode", job.ocr_mode},
+                  {"priority", jobs::priority_name(job.priority)},
                   {"total_pages", job.total_pages},
                   {"progress", progress_object(job)},
                   {"submitted_at", util::format_iso8601(job.submitted_at)},

@@ -65,6 +65,8 @@ std::vector<OptionSpec> serve_options() {
       {"api-keys", "", "API keys, comma-separated (prefer VISOR_API_KEYS or --api-keys-file: command lines are visible)"},
       {"submit-rate", "off", "Submissions per API key (per client address without keys): N/s, N/min, N/h or off"},
       {"submit-burst", "0", "Submissions a key may make at once before the rate applies; 0 for one period's worth"},
+      {"max-queued-pages-per-key", "10000",
+       "Pages one API key (one client address without keys) may have waiting or in progress; more get 429. 0: no limit"},
       {"max-streams", "4000", "Open SSE streams in total; more get 503"},
       {"max-streams-per-key", "100", "Open SSE streams per API key; more get 429"},
       {"max-connections", "10000", "Open HTTP connections; more are answered 503 and closed"},
@@ -199,6 +201,7 @@ Result<ServeConfig> read_config(const ParsedOptions& options) {
   config.server.body_timeout = reader.take(duration_option(options, "body-timeout"));
   config.service.submit_rate = reader.take(rate_option(options, "submit-rate"));
   config.service.submit_burst = reader.take(count_option(options, "submit-burst"));
+  config.service.max_queued_pages_per_tenant = reader.take(count_option(options, "max-queued-pages-per-key"));
   config.service.max_streams = reader.take(count_option(options, "max-streams"));
   config.service.max_streams_per_key = reader.take(count_option(options, "max-streams-per-key"));
   config.service.api_keys = reader.take(api::ApiKeys::load(options.get("api-keys-file"), options.get("api-keys")));

@@ -37,6 +37,30 @@ std::optional<JobStatus> parse_status(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr std::array<std::pair<JobPriority, std::string_view>, 3> kPriorities{{
+    {JobPriority::high, "high"},
+    {JobPriority::normal, "normal"},
+    {JobPriority::low, "low"},
+}};
+
+}  // namespace
+
+std::string_view priority_name(JobPriority priority) {
+  for (const auto& [value, name] : kPriorities) {
+    if (value == priority) return name;
+  }
+  return "normal";
+}
+
+std::optional<JobPriority> parse_priority(std::string_view name) {
+  for (const auto& [value, text] : kPriorities) {
+    if (text == name) return value;
+  }
+  return std::nullopt;
+}
+
 JobStatus effective_status(const Job& job, std::int64_t now_ms) {
   if (job.finished() && job.expires_at != 0 && job.expires_at <= now_ms) return JobStatus::expired;
   return job.status;

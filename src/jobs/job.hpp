@@ -18,6 +18,14 @@ inline constexpr std::size_t kJobStatusCount = 6;
 std::string_view status_name(JobStatus status);
 std::optional<JobStatus> parse_status(std::string_view name);
 
+// How a job's pages rank among its tenant's other jobs: never against
+// another tenant's (they share workers fairly whatever their priorities).
+// Stored as its value: lower goes first.
+enum class JobPriority { high = 0, normal = 1, low = 2 };
+std::string_view priority_name(JobPriority priority);
+std::optional<JobPriority> parse_priority(std::string_view name);  // "high", "normal", "low"
+inline constexpr std::string_view kPriorityNames = "high, normal, low";
+
 // Where a job's webhook events go (empty url: nowhere) and whether every
 // finished page is announced, not only the job's end.
 struct WebhookSubscription {
@@ -50,6 +58,10 @@ struct Job {
   // (they selected every page, so it equals total_pages).
   int document_pages = 0;
   WebhookSubscription webhook;
+  // Who the job's pages are shared out for (workers serve tenants in
+  // turn): its API key's owner id, or "addr <client address>" without keys.
+  std::string tenant;
+  JobPriority priority = JobPriority::normal;
 
   int document_page_count() const { return document_pages > 0 ? document_pages : total_pages; }
 
@@ -84,6 +96,11 @@ struct NewJob {
   std::string idempotency_key;
   std::string fingerprint;
   WebhookSubscription webhook;
+  std::string tenant;  // Job::tenant
+  JobPriority priority = JobPriority::normal;
+  // Refuse the job (too_many) when its tenant would then have more than
+  // this many pages queued or in flight; 0 for no limit.
+  int max_queued_pages_per_tenant = 0;
 };
 
 // The page indexes a store creates tasks for: job.page_indexes, or every

@@ -157,7 +157,10 @@ class JobStore {
   // Records the job, its document, one queued task per page to process
   // (pages_to_process) and, with an idempotency key, the key, in one
   // transaction; get_job then gives back its pages and document_pages. conflict when the key is
-  // already recorded (a concurrent request won: look it up again).
+  // already recorded (a concurrent request won: look it up again);
+  // too_many when its tenant's unfinished pages would pass
+  // job.max_queued_pages_per_tenant (counted atomically with the insert,
+  // across every process of the store).
   // REQUIRES: job.total_pages > 0, job.document non-null, page_indexes
   // empty or total_pages long.
   virtual Status create_job(const NewJob& job) = 0;
@@ -186,8 +189,11 @@ class JobStore {
 
   // Leases the next runnable page: a queued page, or a leased one whose lease
   // has ended, of a pending or running job with fewer than
-  // max_pages_in_flight_per_job live leases. Jobs with the fewest pages in
-  // flight go first, then the oldest. Marks the job running. A page whose
+  // max_pages_in_flight_per_job live leases. Fair share first: the jobs of
+  // the tenant with the fewest pages in flight (between equals, the tenant
+  // whose oldest unfinished job is oldest); within it the highest
+  // priority, then the job with the fewest pages in flight, then the
+  // oldest. Priority never ranks one tenant's jobs against another's. Marks the job running. A page whose
   // lease ended max_attempts times becomes a page error instead. The lease
   // token is unique: every renewal and result of the page is fenced by it.
   // Returns nullopt when nothing is runnable (on a store shared by many
@@ -267,7 +273,8 @@ class JobStore {
   // lost (another holder may be delivering it).
   virtual Status record_webhook_attempt(const WebhookDelivery& claimed, const DeliveryAttempt& attempt) = 0;
 
-  // The job's deliveries, oldest first. Deliveries outlive nothing: once
+  // The job's deliveries, oldest first (of one instant, pages in order
+  // before the job's end). Deliveries outlive nothing: once
   // their job has expired, those no longer pending are forgotten by
   // expire_jobs (pending ones go on until delivered or given up).
   virtual Result<std::vector<WebhookDelivery>> list_webhook_deliveries(std::string_view job_id) = 0;

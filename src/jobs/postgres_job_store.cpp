@@ -45,7 +45,8 @@ constexpr std::int64_t kLapseCheckInterval = 250;
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages, "
+    "tenant, priority";
 
 constexpr std::string_view kDeliveryColumns =
     "id, job_id, owner, event, page_index, url, created_at, state, payload, attempts, last_error, "
@@ -71,6 +72,8 @@ Job job_from_row(const pg::Rows& rows, int row) {
   job.document_pages = static_cast<int>(rows.integer(row, 15));
   job.webhook.url = rows.text(row, 16);
   job.webhook.pages = rows.integer(row, 17) != 0;
+  job.tenant = rows.text(row, 18);
+  job.priority = static_cast<JobPriority>(std::clamp<std::int64_t>(rows.integer(row, 19), 0, 2));
   return job;
 }
 
@@ -152,8 +155,13 @@ struct Statements {
   const pg::Statement insert_job{
       "insert_job",
       "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, pages_queued, submitted_at, ocr_mode, "
-      "pages, document_pages, webhook_url, webhook_pages) VALUES ($1, $2, $3, $4, $5, $6, " + s.pending +
-      ", $6, $7, $8, $9, $10, $11, $12)"};
+      "pages, document_pages, webhook_url, webhook_pages, tenant, priority) VALUES ($1, $2, $3, $4, $5, $6, " +
+      s.pending + ", $6, $7, $8, $9, $10, $11, $12, $13, $14)"};
+  // Serialises the count-then-insert of one tenant's jobs across nodes.
+  const pg::Statement lock_tenant{"lock_tenant", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"};
+  const pg::Statement tenant_queue{
+      "tenant_queue",
+      "SELECT COALESCE(SUM(total_pages - pages_done), 0) FROM jobs WHERE tenant = $1 AND status IN " + s.active};
   const pg::Statement insert_document{"insert_document", "INSERT INTO documents (job_id, bytes) VALUES ($1, $2)"};
   const pg::Statement insert_pages{
       "insert_pages",
@@ -172,9 +180,11 @@ struct Statements {
   const pg::Statement read_pages{
       "read_pages", "SELECT page_index, state, result, engine FROM pages WHERE job_id = $1 ORDER BY page_index"};
 
-  // Claims one queued page: of the runnable job with the fewest leased
-  // pages, then the oldest, whose row no other claim holds; marks the job
-  // running and counts the lease. $1 token, $2 owner, $3 lease end,
+  // Claims one queued page: of the runnable job whose tenant has the
+  // fewest leased pages (tenants share the workers in turn; between
+  // equals, the tenant waiting longest), then within that tenant of the
+  // highest priority, the fewest leased pages, the oldest,
+  // whose row no other claim holds; marks the job running and counts the lease. $1 token, $2 owner, $3 lease end,
   // $4 max pages leased per job, $5 now. Row locks re-read rows changed
   // since the statement's snapshot (READ COMMITTED), and every condition
   // that matters is checked again on what they find.
@@ -183,7 +193,10 @@ struct Statements {
       "WITH job AS ("
       "  SELECT id, model, dpi, ocr_mode FROM jobs"
       "  WHERE status IN " + s.active + " AND pages_queued > 0 AND pages_leased < $4"
-      "  ORDER BY pages_leased, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+      "  ORDER BY (SELECT COALESCE(SUM(t.pages_leased), 0) FROM jobs t WHERE t.tenant = jobs.tenant"
+      "    AND t.status IN " + s.active + "),"
+      "    (SELECT MIN(t.id) FROM jobs t WHERE t.tenant = jobs.tenant AND t.status IN " + s.active + "),"
+      "    priority, pages_leased, id LIMIT 1 FOR UPDATE SKIP LOCKED"
       "), page AS ("
       "  SELECT p.job_id, p.page_index FROM pages p JOIN job ON p.job_id = job.id"
       "  WHERE p.state = 'queued' ORDER BY p.page_index LIMIT 1 FOR UPDATE OF p SKIP LOCKED"
@@ -340,7 +353,7 @@ struct Statements {
       " WHERE id = $7 AND lease_token = $8"};
   const pg::Statement job_deliveries{
       "job_deliveries", "SELECT " + std::string(kDeliveryColumns) +
-                            " FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, id"};
+                            " FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, page_index < 0, page_index, id"};
 
   const pg::Statement jobs_by_status{"jobs_by_status", "SELECT status, count(*) FROM jobs GROUP BY status"};
   const pg::Statement queue{
@@ -428,6 +441,7 @@ class PostgresJobStore final : public JobStore {
   Status create_job(const NewJob& job) override {
     return transaction([&](pg::Connection& conn) -> Status {
       if (Status room = check_room_for(conn, job.document->size()); !room) return room;
+      if (Status queue = check_tenant_queue(conn, job); !queue) return queue;
       if (auto s = conn.run(sql().insert_job, pg::Params()
                                                   .add(job.id)
                                                   .add(job.owner)
@@ -440,7 +454,9 @@ class PostgresJobStore final : public JobStore {
                                                   .add(job.pages)
                                                   .add(job.document_pages)
                                                   .add(job.webhook.url)
-                                                  .add(job.webhook.pages ? 1 : 0));
+                                                  .add(job.webhook.pages ? 1 : 0)
+                                                  .add(job.tenant)
+                                                  .add(static_cast<int>(job.priority)));
           !s) {
         return s.take_error();
       }
@@ -943,6 +959,16 @@ class PostgresJobStore final : public JobStore {
 
   // Records job.idempotency_key; a stale record of the same key (outside
   // the window, not yet swept) is replaced, a live one is a conflict.
+  // Refuses `job` when its tenant's unfinished pages would pass its limit;
+  // the tenant's lock makes the count and the insert one step fleet-wide.
+  Status check_tenant_queue(pg::Connection& conn, const NewJob& job) const {
+    if (job.max_queued_pages_per_tenant <= 0) return {};
+    if (auto locked = conn.run(sql().lock_tenant, pg::Params().add(job.tenant)); !locked) return locked.take_error();
+    auto rows = conn.run(sql().tenant_queue, pg::Params().add(job.tenant));
+    if (!rows) return rows.take_error();
+    return StorePolicy::check_tenant_queue(rows->integer(0, 0), job);
+  }
+
   Status remember_idempotency_key(pg::Connection& conn, const NewJob& job) {
     auto stale = conn.run(sql().forget_stale_key, pg::Params()
                                                       .add(job.owner)

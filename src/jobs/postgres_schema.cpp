@@ -122,6 +122,7 @@ constexpr std::array kMigrations{
     Migration{2, kOcrMode},
     Migration{3, kPageSelection},
     Migration{4, kWebhookOutboxMigration},
+    Migration{5, kFairShareMigration},
 };
 
 }  // namespace

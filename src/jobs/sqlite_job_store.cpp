@@ -19,7 +19,8 @@ namespace {
 
 constexpr std::string_view kJobColumns =
     "id, owner, filename, model, dpi, total_pages, status, pages_done, error, "
-    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages";
+    "submitted_at, started_at, completed_at, expires_at, ocr_mode, pages, document_pages, webhook_url, webhook_pages, "
+    "tenant, priority";
 
 constexpr std::string_view kDeliveryColumns =
     "id, job_id, owner, event, page_index, url, created_at, state, payload, attempts, last_error, "
@@ -45,6 +46,8 @@ Job job_from_row(const sqlite::Statement& row) {
   job.document_pages = static_cast<int>(row.column_int(15));
   job.webhook.url = row.column_text(16);
   job.webhook.pages = row.column_int(17) != 0;
+  job.tenant = row.column_text(18);
+  job.priority = static_cast<JobPriority>(std::clamp<std::int64_t>(row.column_int(19), 0, 2));
   return job;
 }
 
@@ -172,15 +175,17 @@ class SqliteJobStore final : public JobStore {
   Status create_job(const NewJob& job) override {
     return write([&](sqlite::Database& db) -> Status {
       if (Status room = check_room_for(db, job.document->size()); !room) return room;
+      if (Status queue = check_tenant_queue(db, job); !queue) return queue;
       auto insert_job = db.prepare(
           "INSERT INTO jobs (id, owner, filename, model, dpi, total_pages, status, submitted_at, ocr_mode, pages, "
-          "document_pages, webhook_url, webhook_pages) VALUES (?, ?, ?, ?, ?, ?, " + sql().pending +
-          ", ?, ?, ?, ?, ?, ?)");
+          "document_pages, webhook_url, webhook_pages, tenant, priority) VALUES (?, ?, ?, ?, ?, ?, " +
+          sql().pending + ", ?, ?, ?, ?, ?, ?, ?, ?)");
       if (!insert_job) return insert_job.take_error();
       insert_job->bind(1, job.id).bind(2, job.owner).bind(3, job.filename).bind(4, job.model);
       insert_job->bind(5, std::int64_t{job.dpi}).bind(6, std::int64_t{job.total_pages}).bind(7, job.submitted_at);
       insert_job->bind(8, job.ocr_mode).bind(9, job.pages).bind(10, std::int64_t{job.document_pages});
       insert_job->bind(11, job.webhook.url).bind(12, std::int64_t{job.webhook.pages ? 1 : 0});
+      insert_job->bind(13, job.tenant).bind(14, static_cast<std::int64_t>(job.priority));
       if (Status s = insert_job->run(); !s) return s;
 
       auto insert_document = db.prepare("INSERT INTO documents (job_id, bytes) VALUES (?, ?)");
@@ -504,7 +509,7 @@ class SqliteJobStore final : public JobStore {
     auto db = pool_.borrow();
     if (!db) return db.take_error();
     auto select = (*db)->prepare("SELECT " + std::string(kDeliveryColumns) +
-                                 " FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at, id");
+                                 " FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at, page_index < 0, page_index, id");
     if (!select) return select.take_error();
     select->bind(1, job_id);
     std::vector<WebhookDelivery> deliveries;
@@ -734,6 +739,18 @@ class SqliteJobStore final : public JobStore {
     return policy_.check_room_for(used_bytes, document_bytes);
   }
 
+  // Refuses `job` when its tenant's unfinished pages would pass its limit.
+  Status check_tenant_queue(sqlite::Database& db, const NewJob& job) const {
+    if (job.max_queued_pages_per_tenant <= 0) return {};
+    auto count = db.prepare("SELECT COALESCE(SUM(total_pages - pages_done), 0) FROM jobs WHERE tenant = ? AND status IN " +
+                            sql().active);
+    if (!count) return count.take_error();
+    count->bind(1, job.tenant);
+    auto row = count->step();
+    if (!row) return row.take_error();
+    return StorePolicy::check_tenant_queue(*row ? count->column_int(0) : 0, job);
+  }
+
   // Records job.idempotency_key; a stale record of the same key (outside
   // the window, not yet swept) is replaced, a live one is a conflict.
   Status remember_idempotency_key(sqlite::Database& db, const NewJob& job) {
@@ -825,15 +842,24 @@ class SqliteJobStore final : public JobStore {
     return {};
   }
 
-  // Jobs with the fewest live leases first, then the oldest; in each, its
-  // lowest page that is queued or whose lease has ended.
+  // The job whose tenant has the fewest live leases first (tenants share
+  // the workers in turn; between equals, the tenant waiting longest), then
+  // within that tenant the highest priority, the fewest live leases of the
+  // job, the oldest; in that job, its lowest page that is queued or whose
+  // lease has ended.
   static Result<std::optional<PageTask>> pick_page(sqlite::Database& db, const LeaseRequest& request) {
     auto jobs = db.prepare(
-        "SELECT j.id, j.model, j.dpi, j.ocr_mode, "
-        "  (SELECT COUNT(*) FROM pages q WHERE q.job_id = j.id AND q.state = 'leased' "
-        "   AND q.lease_expires_at >= ?1) AS in_flight "
-        "FROM jobs j WHERE j.status IN " + sql().active + " AND in_flight < ?2 "
-        "ORDER BY in_flight, j.id");
+        "WITH flying AS ("
+        "  SELECT q.job_id, COUNT(*) AS n FROM pages q WHERE q.state = 'leased' AND q.lease_expires_at >= ?1"
+        "  GROUP BY q.job_id"
+        "), tenants AS ("
+        "  SELECT k.tenant, MIN(k.id) AS oldest, COALESCE(SUM(f.n), 0) AS n FROM jobs k"
+        "  LEFT JOIN flying f ON f.job_id = k.id WHERE k.status IN " + sql().active + " GROUP BY k.tenant"
+        ") "
+        "SELECT j.id, j.model, j.dpi, j.ocr_mode, COALESCE(f.n, 0) AS in_flight "
+        "FROM jobs j JOIN tenants t ON t.tenant = j.tenant LEFT JOIN flying f ON f.job_id = j.id "
+        "WHERE j.status IN " + sql().active + " AND COALESCE(f.n, 0) < ?2 "
+        "ORDER BY t.n, t.oldest, j.priority, in_flight, j.id");
     if (!jobs) return jobs.take_error();
     jobs->bind(1, request.now_ms).bind(2, std::int64_t{request.max_pages_in_flight_per_job});
     auto page = db.prepare(

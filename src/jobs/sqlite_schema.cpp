@@ -105,6 +105,7 @@ constexpr std::array kMigrations{
     Migration{4, kOcrMode},
     Migration{5, kPageSelection},
     Migration{6, kWebhookOutboxMigration},
+    Migration{7, kFairShareMigration},
 };
 
 }  // namespace

@@ -76,6 +76,17 @@ Error StorePolicy::lost_lease(const PageTask& task) {
                          "the page over");
 }
 
+Status StorePolicy::check_tenant_queue(std::int64_t queued, const NewJob& job) {
+  // Long enough for some of the queue to drain; a client retrying sooner only gets refused again.
+  constexpr int kRetryAfterSeconds = 30;
+  if (job.max_queued_pages_per_tenant <= 0 || queued + job.total_pages <= job.max_queued_pages_per_tenant) return {};
+  return Error::too_many("This API key (or client, without keys) already has " + std::to_string(queued) +
+                             " pages waiting or in progress; " + std::to_string(job.total_pages) +
+                             " more would pass its limit of " + std::to_string(job.max_queued_pages_per_tenant) +
+                             " (--max-queued-pages-per-key). Retry when some have finished",
+                         kRetryAfterSeconds);
+}
+
 Error StorePolicy::lost_delivery_lease(const WebhookDelivery& delivery) {
   return Error::conflict("The lease on webhook delivery " + delivery.id + " of job " + delivery.job_id +
                          " ran out before its attempt was recorded; another node may be delivering it");

@@ -74,6 +74,11 @@ class StorePolicy {
   // would not fit beside `used_bytes`.
   Status check_room_for(std::int64_t used_bytes, std::size_t document_bytes) const;
 
+  // too_many, with a Retry-After, when `job` would take its tenant past
+  // job.max_queued_pages_per_tenant beside the `queued` pages (queued or in
+  // flight) its tenant has now.
+  static Status check_tenant_queue(std::int64_t queued, const NewJob& job);
+
   // Whether a new stream slot fits beside `held_total` live slots in the
   // fleet, `held_by_owner` of them its owner's.
   static SlotAdmission slot_admission(const StreamSlotRequest& request, std::int64_t held_total,

@@ -748,6 +748,71 @@ TYPED_TEST_P(JobStoreContractTest, PendingDeliveriesOutliveTheirJobsExpiryAndSet
   EXPECT_TRUE(this->store_->claim_webhook_delivery("a", 3000 + 60001, 5s)->has_value());
 }
 
+// --- Fair share between tenants ---------------------------------------------
+
+TYPED_TEST_P(JobStoreContractTest, TenantsShareTheWorkersInTurnWhateverTheyQueued) {
+  std::vector<std::string> flood;
+  for (int i = 0; i < 3; ++i) {
+    NewJob job = this->new_job(4, 1000 + i);
+    job.tenant = "key-a";
+    ASSERT_TRUE(this->store_->create_job(job).ok());
+    flood.push_back(job.id);
+  }
+  NewJob small = this->new_job(2, 2000);
+  small.tenant = "key-b";
+  ASSERT_TRUE(this->store_->create_job(small).ok());
+  std::vector<std::string> tenants;
+  for (int i = 0; i < 6; ++i) {
+    const PageTask task = this->lease(3000);
+    tenants.push_back(task.job_id == small.id ? "b" : "a");
+  }
+  // b's two pages go at b's turns, though a queued twelve first.
+  EXPECT_EQ(tenants, (std::vector<std::string>{"a", "b", "a", "b", "a", "a"}));
+}
+
+TYPED_TEST_P(JobStoreContractTest, PriorityOrdersATenantsOwnJobsButNeverAnothers) {
+  NewJob low = this->new_job(1, 1000);
+  low.tenant = "key-a";
+  low.priority = JobPriority::low;
+  NewJob other = this->new_job(1, 1001);
+  other.tenant = "key-b";
+  other.priority = JobPriority::low;
+  NewJob normal = this->new_job(1, 1002);
+  normal.tenant = "key-a";
+  NewJob high = this->new_job(1, 1003);
+  high.tenant = "key-a";
+  high.priority = JobPriority::high;
+  for (const NewJob* job : {&low, &other, &normal, &high}) ASSERT_TRUE(this->store_->create_job(*job).ok());
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) order.push_back(this->lease(2000).job_id);
+  // a waited longest, so its high job goes first; then b's turn, low as it is; then a's others by priority.
+  EXPECT_EQ(order, (std::vector<std::string>{high.id, other.id, normal.id, low.id}));
+  EXPECT_EQ(this->store_->get_job(high.id)->priority, JobPriority::high);
+  EXPECT_EQ(this->store_->get_job(high.id)->tenant, "key-a");
+}
+
+TYPED_TEST_P(JobStoreContractTest, ATenantsUnfinishedPagesAreCappedAtSubmit) {
+  const auto job_of = [&](const std::string& tenant, int pages, std::int64_t now) {
+    NewJob job = this->new_job(pages, now);
+    job.tenant = tenant;
+    job.max_queued_pages_per_tenant = 5;
+    return job;
+  };
+  const NewJob first = job_of("key-a", 3, 1000);
+  ASSERT_TRUE(this->store_->create_job(first).ok());
+  const Status refused = this->store_->create_job(job_of("key-a", 3, 1001));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, Error::Kind::too_many);
+  EXPECT_GT(refused.error().retry_after_s, 0);
+  EXPECT_NE(refused.error().message.find("--max-queued-pages-per-key"), std::string::npos);
+  EXPECT_TRUE(this->store_->create_job(job_of("key-b", 5, 1002)).ok());  // another tenant's own share
+  EXPECT_TRUE(this->store_->create_job(job_of("key-a", 2, 1003)).ok());  // exactly at the limit
+  // Finished pages leave the count.
+  ASSERT_TRUE(this->store_->complete_page(this->lease(2000), "{}", "e", 2001).ok());
+  ASSERT_TRUE(this->store_->cancel_job(first.id, "stop", 2002).ok());
+  EXPECT_TRUE(this->store_->create_job(job_of("key-a", 3, 1004)).ok());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocument, UnknownJobIsNotFound,
                             LeasingAPageMarksTheJobRunning, CompletingEveryPageCompletesTheJobWithResultsInPageOrder,
                             ASelectionOfPagesQueuesOnlyThoseAndKeepsTheirDocumentIndexes,
@@ -773,6 +838,9 @@ REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocu
                             AJobWithAWebhookGetsOneDeliveryWhenItCompletesAndNoneWithout,
                             PageEventsComeOnlyWhenAskedAndFailedOrCancelledJobsSayHowTheyEnded,
                             ADeliveryIsClaimedByOneHolderUntilItsLeaseLapsesAndAttemptsAreFenced,
-                            PendingDeliveriesOutliveTheirJobsExpiryAndSettledOnesAreForgotten);
+                            PendingDeliveriesOutliveTheirJobsExpiryAndSettledOnesAreForgotten,
+                            TenantsShareTheWorkersInTurnWhateverTheyQueued,
+                            PriorityOrdersATenantsOwnJobsButNeverAnothers,
+                            ATenantsUnfinishedPagesAreCappedAtSubmit);
 
 }  // namespace visor::jobs
