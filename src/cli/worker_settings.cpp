@@ -28,6 +28,9 @@ const std::vector<OptionSpec>& own_specs() {
        "A worker process silent this long is taken for dead and its pages go back to the queue"},
       {"max-page-pixels", "200M", "Largest page image rendered, in pixels (K, M, G); a larger page is a page error"},
       {"page-timeout", "5m", "Wall time of rendering and embedded recognition of one page; a page over it is a page error"},
+      {"page-memory", "auto",
+       "Most MuPDF may hold while reading one page: auto (64 bytes a pixel of the page at its DPI, at least 1GiB), "
+       "a size, or unlimited; a page over it (a decompression bomb) is a page error at once"},
       {"worker-memory", "auto",
        "Address space of all worker processes together, split evenly between them (e.g. 8GiB; auto: 3/4 of the "
        "memory of the machine or its cgroup; unlimited)"},
@@ -115,6 +118,18 @@ Result<std::uint64_t> memory_option(const ParsedOptions& options, const std::str
   return size;
 }
 
+// --page-memory: nullopt for auto, 0 for unlimited, else the bytes.
+Result<std::optional<std::uint64_t>> page_memory_option(const ParsedOptions& options) {
+  const std::string text = options.get("page-memory");
+  if (text == "auto") return std::optional<std::uint64_t>();
+  if (text == "unlimited") return std::optional<std::uint64_t>(0);
+  auto size = util::parse_size(text);
+  if (!size || *size < (std::uint64_t{64} << 20)) {
+    return Error::bad_input("--page-memory must be auto, unlimited or a size of at least 64MiB, got '" + text + "'");
+  }
+  return std::optional<std::uint64_t>(*size);
+}
+
 Result<std::uint64_t> worker_memory_share(std::uint64_t total, int processes) {
   if (total == 0) return std::uint64_t{0};
   const std::uint64_t share = total / static_cast<std::uint64_t>(std::max(1, processes));
@@ -165,6 +180,7 @@ Result<WorkerSettings> read_worker_settings(const ParsedOptions& options) {
   settings.pool.host = host_name();
   settings.pool.page_limits.max_pixels = reader.take(max_pixels_option(options), 200e6);
   settings.pool.page_limits.timeout = reader.take(duration_option(options, "page-timeout"));
+  settings.pool.page_limits.page_memory = reader.take(page_memory_option(options), std::optional<std::uint64_t>());
   settings.worker_memory = reader.take(memory_option(options, "worker-memory"));
   settings.log_level = reader.take(log_level_option(options.get("log-level")), util::LogLevel::info);
   settings.remote = reader.take(engine_config(options));

@@ -19,9 +19,13 @@ AllocatorBudget::AllocatorBudget(std::size_t max_bytes)
     : max_bytes_(max_bytes), allocator_{this, &allocate, &reallocate, &release} {}
 
 bool AllocatorBudget::reserve(std::size_t bytes) {
+  const std::size_t max_bytes = max_bytes_.load(std::memory_order_relaxed);
   std::size_t held = held_.load(std::memory_order_relaxed);
   do {
-    if (held > max_bytes_ || bytes > max_bytes_ - held) return false;
+    if (held > max_bytes || bytes > max_bytes - held) {
+      refused_.store(true, std::memory_order_relaxed);
+      return false;
+    }
   } while (!held_.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
   return true;
 }

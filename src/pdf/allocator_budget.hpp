@@ -28,6 +28,14 @@ class AllocatorBudget {
   fz_alloc_context* allocator() { return &allocator_; }
   std::size_t held() const { return held_.load(std::memory_order_relaxed); }
 
+  // Changes the budget for what is allocated from now on (what is held
+  // already stays).
+  void set_max_bytes(std::size_t max_bytes) { max_bytes_.store(max_bytes, std::memory_order_relaxed); }
+  std::size_t max_bytes() const { return max_bytes_.load(std::memory_order_relaxed); }
+  // Whether an allocation was refused since the last call (MuPDF may have
+  // recovered by evicting its caches).
+  bool take_refusal() { return refused_.exchange(false, std::memory_order_relaxed); }
+
  private:
   static void* allocate(void* self, std::size_t size);
   static void* reallocate(void* self, void* block, std::size_t size);
@@ -37,8 +45,9 @@ class AllocatorBudget {
   bool reserve(std::size_t bytes);
   void give_back(std::size_t bytes) { held_.fetch_sub(bytes, std::memory_order_relaxed); }
 
-  const std::size_t max_bytes_;
+  std::atomic<std::size_t> max_bytes_;
   std::atomic<std::size_t> held_{0};
+  std::atomic<bool> refused_{false};
   fz_alloc_context allocator_;
 };
 

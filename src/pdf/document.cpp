@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -146,16 +147,22 @@ bool was_repaired(fz_context* ctx, fz_document* document) {
 
 }  // namespace
 
+// The budget's "no limit".
+static std::size_t budget_bytes(std::size_t max_memory_bytes) {
+  return max_memory_bytes == 0 ? std::numeric_limits<std::size_t>::max() : max_memory_bytes;
+}
+
 struct Context::Impl {
-  std::optional<AllocatorBudget> budget;  // declared first: outlives the context
+  // Always there, so that it can be set per page; declared first: outlives the context.
+  std::optional<AllocatorBudget> budget;
   fz_context* ctx = nullptr;
   RenderLimits limits;
 };
 
 Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>()) {
   impl_->limits = std::move(limits);
-  if (impl_->limits.max_memory_bytes > 0) impl_->budget.emplace(impl_->limits.max_memory_bytes);
-  impl_->ctx = fz_new_context(impl_->budget ? impl_->budget->allocator() : nullptr, nullptr, FZ_STORE_DEFAULT);
+  impl_->budget.emplace(budget_bytes(impl_->limits.max_memory_bytes));
+  impl_->ctx = fz_new_context(impl_->budget->allocator(), nullptr, FZ_STORE_DEFAULT);
   if (impl_->ctx == nullptr) throw std::runtime_error("MuPDF could not create a context (out of memory)");
   fz_set_user_context(impl_->ctx, &impl_->limits);
   // Hostile files can make MuPDF print millions of warnings to stderr.
@@ -170,6 +177,13 @@ Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>()) {
 }
 
 Context::~Context() { fz_drop_context(impl_->ctx); }
+
+void Context::set_memory_budget(std::size_t bytes) {
+  impl_->limits.max_memory_bytes = bytes;
+  impl_->budget->set_max_bytes(budget_bytes(bytes));
+}
+
+bool Context::memory_budget_refused() { return impl_->budget->take_refusal(); }
 
 struct Document::Impl {
   std::shared_ptr<const std::string> bytes;  // declared first: outlives the document reading it

@@ -48,6 +48,12 @@ class Context {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
+  // Changes the most MuPDF may hold at once in this context from now on
+  // (RenderLimits::max_memory_bytes; 0: no budget but the process's).
+  void set_memory_budget(std::size_t bytes);
+  // Whether MuPDF was refused memory by the budget since the last call.
+  bool memory_budget_refused();
+
   struct Impl;
   Impl& impl() { return *impl_; }
 

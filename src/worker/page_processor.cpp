@@ -17,6 +17,7 @@ constexpr char kMemorySetting[] = "--worker-memory";
 pdf::RenderLimits render_limits(const PageLimits& limits) {
   pdf::RenderLimits out;
   out.max_pixels = limits.max_pixels;
+  out.max_memory_bytes = limits.page_memory.value_or(0);
   out.max_pixels_setting = kMaxPixelsSetting;
   out.memory_setting = kMemorySetting;
   return out;
@@ -26,6 +27,12 @@ pdf::RenderLimits render_limits(const PageLimits& limits) {
 Error out_of_memory(int page_index, const std::string& what) {
   return Error::too_large("Page " + std::to_string(page_index + 1) + ": " + what + "; raise " +
                           std::string(kMemorySetting) + " to allow more");
+}
+
+// MuPDF was refused memory by the page's budget.
+Error over_budget(int page_index, const std::string& basis) {
+  return Error::too_large("Page " + std::to_string(page_index + 1) + " needed more memory than its budget of " +
+                          basis + " (--page-memory); a page this costly is usually a decompression bomb");
 }
 
 // "5 minutes", "2 seconds", "250 ms".
@@ -52,6 +59,11 @@ Result<T> unless_late(Result<T> outcome, Clock::time_point deadline, int page_in
 }
 
 }  // namespace
+
+std::uint64_t page_memory_budget(int width, int height) {
+  const std::uint64_t pixels = static_cast<std::uint64_t>(std::max(0, width)) * static_cast<std::uint64_t>(std::max(0, height));
+  return std::max(kMinPageMemory, pixels * kPageMemoryPerPixel);
+}
 
 Error page_timeout_error(int page_index, std::chrono::milliseconds limit) {
   return Error::too_large("Page " + std::to_string(page_index + 1) + " took longer than the per-page limit of " +
@@ -105,15 +117,43 @@ Result<pdf::Document> PageProcessor::open(std::shared_ptr<const std::string> byt
 
 Result<PageData> PageProcessor::process(pdf::Document& document, int page_index, int dpi, ocr::Model model,
                                        ocr::OcrMode mode, std::stop_token abandon) {
-  try {
-    return process_page(document, page_index, dpi, model, mode, abandon);
-  } catch (const std::bad_alloc&) {
-    return out_of_memory(page_index, "out of memory");
-  } catch (const std::system_error& e) {
-    // Under the address-space limit, starting the render's alarm thread is
-    // what fails when the page leaves too little memory for a stack.
-    return out_of_memory(page_index, std::string("out of resources (") + e.what() + ")");
+  start_memory_budget();
+  Result<PageData> outcome = [&]() -> Result<PageData> {
+    try {
+      return process_page(document, page_index, dpi, model, mode, abandon);
+    } catch (const std::bad_alloc&) {
+      return out_of_memory(page_index, "out of memory");
+    } catch (const std::system_error& e) {
+      // Under the address-space limit, starting the render's alarm thread is
+      // what fails when the page leaves too little memory for a stack.
+      return out_of_memory(page_index, std::string("out of resources (") + e.what() + ")");
+    }
+  }();
+  // MuPDF goes on past an image it could not decode, so a page may come
+  // back whole but for the bomb: still an error, or it would silently lack
+  // what did not fit.
+  if (!budget_basis_.empty() && context_.memory_budget_refused()) return over_budget(page_index, budget_basis_);
+  return outcome;
+}
+
+void PageProcessor::start_memory_budget() {
+  (void)context_.memory_budget_refused();
+  if (limits_.page_memory) {
+    budget_basis_ = *limits_.page_memory > 0 ? util::describe_size(*limits_.page_memory) : "";
+    return;
   }
+  // Until the page's size is known (loading it may be what explodes), the least budget.
+  context_.set_memory_budget(kMinPageMemory);
+  budget_basis_ = util::describe_size(kMinPageMemory) + " (the least any page gets)";
+}
+
+void PageProcessor::budget_memory(int width, int height, int dpi) {
+  if (limits_.page_memory) return;
+  const std::uint64_t budget = page_memory_budget(width, height);
+  context_.set_memory_budget(budget);
+  budget_basis_ = util::describe_size(budget) + " (" + std::to_string(kPageMemoryPerPixel) + " bytes a pixel of its " +
+                  std::to_string(width) + " x " + std::to_string(height) + " image at " + std::to_string(dpi) +
+                  " DPI, at least " + util::describe_size(kMinPageMemory) + ")";
 }
 
 Result<PageData> PageProcessor::process_page(pdf::Document& document, int page_index, int dpi, ocr::Model model,
@@ -128,6 +168,7 @@ Result<PageData> PageProcessor::process_page(pdf::Document& document, int page_i
   if (size->first < kMinReadablePixels || size->second < kMinReadablePixels) {
     return PageData{empty_result(model), ocr::kSourceOcr, engine_.name()};
   }
+  budget_memory(size->first, size->second, dpi);
   if (mode != ocr::OcrMode::ocr) {
     auto read = from_text_layer(document, page_index, dpi, model, mode, abandon);
     if (!read) return read.take_error();

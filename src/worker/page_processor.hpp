@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <optional>
 #include <stop_token>
 #include <string>
 
@@ -36,7 +37,21 @@ struct PageLimits {
   // model. A page over it is a page error, not retried: the same page would
   // take as long again.
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // The most MuPDF may hold while reading one page (--page-memory), so
+  // that a page costing far more than its size (a decompression bomb) is
+  // a page error at once rather than minutes of a worker and gigabytes:
+  // nullopt derives it from the page (page_memory_budget); 0 for none but
+  // the process's own limit (--worker-memory).
+  std::optional<std::uint64_t> page_memory;
 };
+
+// The automatic budget of a page rendered at width × height pixels:
+// kPageMemoryPerPixel bytes a pixel (four RGBA images of it, room for the
+// images it draws at higher resolutions than its own), at least
+// kMinPageMemory, enough for a 1200 DPI scan drawn on a Letter page.
+inline constexpr std::uint64_t kPageMemoryPerPixel = 64;
+inline constexpr std::uint64_t kMinPageMemory = std::uint64_t{1} << 30;
+std::uint64_t page_memory_budget(int width, int height);
 
 // "Page 3 took longer than the per-page limit of 5 minutes (--page-timeout)";
 // too_large, so that nobody retries it.
@@ -131,6 +146,13 @@ class PageProcessor {
                              const std::stop_token& abandon);
   // Posts the deadline of a step of local work for the watchdog.
   LocalDeadline::Armed post(LocalDeadline::Clock::time_point deadline);
+  // A page's memory budget before its size is known, and once it is; each
+  // says how it was set in budget_basis_, for its error.
+  void start_memory_budget();
+  void budget_memory(int width, int height, int dpi);
+
+  // How the current page's memory budget was set ("" when none applies).
+  std::string budget_basis_;
 
   ocr::Engine& engine_;
   PageLimits limits_;

@@ -104,6 +104,62 @@ TEST(PageLimitsTest, APageOverThePixelLimitIsAPageErrorNamingTheFlag) {
   EXPECT_TRUE(processor.process(*document, 0, 72, ocr::Model::dotsocr, ocr::OcrMode::ocr).ok());
 }
 
+// A 700-byte PDF whose page draws a JBIG2 image that asks for a
+// 100,000 × 100,000 page: decoding it allocates 1.25 GB at once.
+std::shared_ptr<const std::string> jbig2_bomb_pdf() {
+  const auto be32 = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  const std::string page_info = be32(100000) + be32(100000) + be32(0) + be32(0) + std::string(3, '\0');
+  const std::string jbig2 = be32(0) + "\x30" + std::string(1, '\0') + "\x01" + be32(page_info.size()) + page_info +
+                            be32(1) + "\x31" + std::string(1, '\0') + "\x01" + be32(0);
+  const std::string content = "q 612 0 0 792 0 0 cm /Im0 Do Q";
+  const std::vector<std::string> objects = {
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im0 5 0 R >> >> "
+      "/Contents 4 0 R >>",
+      "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
+      "<< /Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 1 "
+      "/Filter /JBIG2Decode /Length " + std::to_string(jbig2.size()) + " >>\nstream\n" + jbig2 + "\nendstream"};
+  std::string pdf = "%PDF-1.4\n";
+  std::string xref = "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    char entry[21];
+    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", pdf.size());
+    xref += entry;
+    pdf += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+  }
+  const std::size_t at = pdf.size();
+  pdf += xref + "trailer\n<< /Size " + std::to_string(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
+         std::to_string(at) + "\n%%EOF\n";
+  return std::make_shared<const std::string>(std::move(pdf));
+}
+
+TEST(PageLimitsTest, ADecompressionBombIsAPageErrorAtOnceNamingThePageBudget) {
+  TestEngine engine(TestEngine::Behaviour::answer);
+  PageProcessor processor(engine, limits_of(200e6, 5min));  // page_memory: auto, the default
+  auto bomb = processor.open(jbig2_bomb_pdf());
+  ASSERT_TRUE(bomb.ok()) << bomb.error().message;
+  const auto started = Clock::now();
+  auto result = processor.process(*bomb, 0, 200, ocr::Model::dotsocr, ocr::OcrMode::ocr);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, Error::Kind::too_large);
+  EXPECT_EQ(result.error().message,
+            "Page 1 needed more memory than its budget of 1 GiB (64 bytes a pixel of its 1700 x 2200 image at 200 "
+            "DPI, at least 1 GiB) (--page-memory); a page this costly is usually a decompression bomb");
+  EXPECT_LT(Clock::now() - started, 10s);
+  // The next page has a budget of its own.
+  auto plain = processor.open(pdf_bytes({{test::text_page("Fine")}}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(processor.process(*plain, 0, 200, ocr::Model::dotsocr, ocr::OcrMode::ocr).ok());
+}
+
+TEST(PageLimitsTest, ThePageBudgetGrowsWithThePagesPixels) {
+  EXPECT_EQ(page_memory_budget(1700, 2200), kMinPageMemory);
+  EXPECT_EQ(page_memory_budget(5100, 6600), std::uint64_t{5100} * 6600 * kPageMemoryPerPixel);
+}
+
 TEST(PageLimitsTest, TheEngineGetsTheDeadlineAndItIsPostedWhileItWorks) {
   LocalDeadline posted;
   TestEngine engine(TestEngine::Behaviour::answer, &posted);
