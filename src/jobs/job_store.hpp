@@ -191,7 +191,7 @@ class JobStore {
   // has ended, of a pending or running job with fewer than
   // max_pages_in_flight_per_job live leases. Fair share first: the jobs of
   // the tenant with the fewest pages in flight (between equals, the tenant
-  // whose oldest unfinished job is oldest); within it the highest
+  // whose last page was leased longest ago); within it the highest
   // priority, then the job with the fewest pages in flight, then the
   // oldest. Priority never ranks one tenant's jobs against another's. Marks the job running. A page whose
   // lease ended max_attempts times becomes a page error instead. The lease

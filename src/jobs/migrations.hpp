@@ -43,12 +43,14 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 CREATE INDEX webhook_deliveries_by_job ON webhook_deliveries (job_id, created_at);
 )sql";
 
-// Fair share: the tenant each job's pages are shared out for and its
-// priority among the tenant's jobs; earlier jobs share one tenant at
-// normal priority. The same SQL for both stores.
+// Fair share: the tenant each job's pages are shared out for, its
+// priority among the tenant's jobs, and when a page of it was last leased
+// (which tenant was served least recently); earlier jobs share one tenant
+// at normal priority. The same SQL for both stores.
 inline constexpr std::string_view kFairShareMigration = R"sql(
 ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN last_leased_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX jobs_by_tenant ON jobs (tenant, status);
 )sql";
 

@@ -182,8 +182,8 @@ struct Statements {
 
   // Claims one queued page: of the runnable job whose tenant has the
   // fewest leased pages (tenants share the workers in turn; between
-  // equals, the tenant waiting longest), then within that tenant of the
-  // highest priority, the fewest leased pages, the oldest,
+  // equals, the tenant served least recently), then within that tenant of
+  // the highest priority, the fewest leased pages, the oldest,
   // whose row no other claim holds; marks the job running and counts the lease. $1 token, $2 owner, $3 lease end,
   // $4 max pages leased per job, $5 now. Row locks re-read rows changed
   // since the statement's snapshot (READ COMMITTED), and every condition
@@ -195,7 +195,7 @@ struct Statements {
       "  WHERE status IN " + s.active + " AND pages_queued > 0 AND pages_leased < $4"
       "  ORDER BY (SELECT COALESCE(SUM(t.pages_leased), 0) FROM jobs t WHERE t.tenant = jobs.tenant"
       "    AND t.status IN " + s.active + "),"
-      "    (SELECT MIN(t.id) FROM jobs t WHERE t.tenant = jobs.tenant AND t.status IN " + s.active + "),"
+      "    (SELECT MAX(t.last_leased_at) FROM jobs t WHERE t.tenant = jobs.tenant AND t.status IN " + s.active + "),"
       "    priority, pages_leased, id LIMIT 1 FOR UPDATE SKIP LOCKED"
       "), page AS ("
       "  SELECT p.job_id, p.page_index FROM pages p JOIN job ON p.job_id = job.id"
@@ -207,7 +207,8 @@ struct Statements {
       "  RETURNING p.job_id, p.page_index, p.attempts"
       "), counted AS ("
       "  UPDATE jobs j SET pages_queued = j.pages_queued - 1, pages_leased = j.pages_leased + 1,"
-      "    status = " + s.running + ", started_at = CASE WHEN j.started_at = 0 THEN $5 ELSE j.started_at END"
+      "    status = " + s.running + ", started_at = CASE WHEN j.started_at = 0 THEN $5 ELSE j.started_at END,"
+      "    last_leased_at = $5"
       "  FROM claimed WHERE j.id = claimed.job_id RETURNING j.id"
       ")"
       " SELECT c.job_id, c.page_index, c.attempts, job.model, job.dpi, job.ocr_mode FROM claimed c, job, counted"};

@@ -843,7 +843,8 @@ class SqliteJobStore final : public JobStore {
   }
 
   // The job whose tenant has the fewest live leases first (tenants share
-  // the workers in turn; between equals, the tenant waiting longest), then
+  // the workers in turn; between equals, the tenant served least
+  // recently), then
   // within that tenant the highest priority, the fewest live leases of the
   // job, the oldest; in that job, its lowest page that is queued or whose
   // lease has ended.
@@ -853,13 +854,13 @@ class SqliteJobStore final : public JobStore {
         "  SELECT q.job_id, COUNT(*) AS n FROM pages q WHERE q.state = 'leased' AND q.lease_expires_at >= ?1"
         "  GROUP BY q.job_id"
         "), tenants AS ("
-        "  SELECT k.tenant, MIN(k.id) AS oldest, COALESCE(SUM(f.n), 0) AS n FROM jobs k"
+        "  SELECT k.tenant, MAX(k.last_leased_at) AS served, COALESCE(SUM(f.n), 0) AS n FROM jobs k"
         "  LEFT JOIN flying f ON f.job_id = k.id WHERE k.status IN " + sql().active + " GROUP BY k.tenant"
         ") "
         "SELECT j.id, j.model, j.dpi, j.ocr_mode, COALESCE(f.n, 0) AS in_flight "
         "FROM jobs j JOIN tenants t ON t.tenant = j.tenant LEFT JOIN flying f ON f.job_id = j.id "
         "WHERE j.status IN " + sql().active + " AND COALESCE(f.n, 0) < ?2 "
-        "ORDER BY t.n, t.oldest, j.priority, in_flight, j.id");
+        "ORDER BY t.n, t.served, j.priority, in_flight, j.id");
     if (!jobs) return jobs.take_error();
     jobs->bind(1, request.now_ms).bind(2, std::int64_t{request.max_pages_in_flight_per_job});
     auto page = db.prepare(
@@ -896,11 +897,15 @@ class SqliteJobStore final : public JobStore {
     update->bind(4, request.now_ms + request.lease_duration.count()).bind(5, task.job_id);
     update->bind(6, std::int64_t{task.page_index});
     if (Status s = update->run(); !s) return s;
-    auto start = db.prepare("UPDATE jobs SET status = " + sql().running + ", started_at = ? WHERE id = ? AND status = " +
+    auto start = db.prepare("UPDATE jobs SET status = " + sql().running + ", started_at = ?1 WHERE id = ?2 AND status = " +
                             sql().pending);
     if (!start) return start.take_error();
     start->bind(1, request.now_ms).bind(2, task.job_id);
-    return start->run();
+    if (Status s = start->run(); !s) return s;
+    auto served = db.prepare("UPDATE jobs SET last_leased_at = ? WHERE id = ?");
+    if (!served) return served.take_error();
+    served->bind(1, request.now_ms).bind(2, task.job_id);
+    return served->run();
   }
 
   // Marks a leased page done with `result_json` and advances its job,

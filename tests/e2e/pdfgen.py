@@ -167,3 +167,34 @@ if __name__ == "__main__":  # python3 pdfgen.py > sample.pdf
     import sys
 
     sys.stdout.buffer.write(sample_pdf(int(sys.argv[1]) if len(sys.argv) > 1 else 1))
+
+
+def jbig2_bomb_pdf(side: int = 100_000) -> bytes:
+    """A 700-byte PDF whose one image is a JBIG2 stream announcing a
+    side x side page: decoding it allocates side² / 8 bytes at once (1.25 GB
+    for the default), a decompression bomb in miniature."""
+    import struct
+    page_info = struct.pack(">IIIIBH", side, side, 0, 0, 0, 0)
+    jbig2 = (struct.pack(">IBBBI", 0, 48, 0, 1, len(page_info)) + page_info
+             + struct.pack(">IBBBI", 1, 49, 0, 1, 0))
+    content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im0 5 0 R >> >>"
+        b" /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceGray /BitsPerComponent 1"
+        b" /Filter /JBIG2Decode /Length %d >>\nstream\n%s\nendstream" % (len(jbig2), jbig2),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

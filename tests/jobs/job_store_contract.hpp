@@ -770,6 +770,23 @@ TYPED_TEST_P(JobStoreContractTest, TenantsShareTheWorkersInTurnWhateverTheyQueue
   EXPECT_EQ(tenants, (std::vector<std::string>{"a", "b", "a", "b", "a", "a"}));
 }
 
+TYPED_TEST_P(JobStoreContractTest, WithOneWorkerTenantsTakeTurnsPageByPage) {
+  NewJob flood = this->new_job(4, 1000);
+  flood.tenant = "key-a";
+  NewJob small = this->new_job(2, 1001);
+  small.tenant = "key-b";
+  ASSERT_TRUE(this->store_->create_job(flood).ok());
+  ASSERT_TRUE(this->store_->create_job(small).ok());
+  std::vector<std::string> tenants;
+  for (int i = 0; i < 6; ++i) {
+    // Nothing is in flight when the one worker asks: who was served last decides.
+    const PageTask task = this->lease(2000 + 10 * i);
+    tenants.push_back(task.job_id == small.id ? "b" : "a");
+    ASSERT_TRUE(this->store_->complete_page(task, "{}", "e", 2005 + 10 * i).ok());
+  }
+  EXPECT_EQ(tenants, (std::vector<std::string>{"a", "b", "a", "b", "a", "a"}));
+}
+
 TYPED_TEST_P(JobStoreContractTest, PriorityOrdersATenantsOwnJobsButNeverAnothers) {
   NewJob low = this->new_job(1, 1000);
   low.tenant = "key-a";
@@ -785,7 +802,7 @@ TYPED_TEST_P(JobStoreContractTest, PriorityOrdersATenantsOwnJobsButNeverAnothers
   for (const NewJob* job : {&low, &other, &normal, &high}) ASSERT_TRUE(this->store_->create_job(*job).ok());
   std::vector<std::string> order;
   for (int i = 0; i < 4; ++i) order.push_back(this->lease(2000).job_id);
-  // a waited longest, so its high job goes first; then b's turn, low as it is; then a's others by priority.
+  // Neither was served yet (a first by its high job, by id), then b's turn, low as it is; then a's by priority.
   EXPECT_EQ(order, (std::vector<std::string>{high.id, other.id, normal.id, low.id}));
   EXPECT_EQ(this->store_->get_job(high.id)->priority, JobPriority::high);
   EXPECT_EQ(this->store_->get_job(high.id)->tenant, "key-a");
@@ -839,7 +856,7 @@ REGISTER_TYPED_TEST_SUITE_P(JobStoreContractTest, CreatedJobIsPendingWithItsDocu
                             PageEventsComeOnlyWhenAskedAndFailedOrCancelledJobsSayHowTheyEnded,
                             ADeliveryIsClaimedByOneHolderUntilItsLeaseLapsesAndAttemptsAreFenced,
                             PendingDeliveriesOutliveTheirJobsExpiryAndSettledOnesAreForgotten,
-                            TenantsShareTheWorkersInTurnWhateverTheyQueued,
+                            TenantsShareTheWorkersInTurnWhateverTheyQueued, WithOneWorkerTenantsTakeTurnsPageByPage,
                             PriorityOrdersATenantsOwnJobsButNeverAnothers,
                             ATenantsUnfinishedPagesAreCappedAtSubmit);
 
