@@ -78,6 +78,21 @@ std::string submission_fingerprint(const Submission& submission, std::string_vie
       .hex_digest();
 }
 
+// Sets `out` from query parameter `name` when it is sent and not empty:
+// invalid_request naming `choices` when `parse` knows no such value.
+template <class Value, class Parse>
+Status take_choice(const Target& target, std::string_view name, Parse parse, std::string_view choices, Value& out) {
+  const auto text = target.param(name);
+  if (!text || text->empty()) return {};
+  const std::optional<Value> value = parse(*text);
+  if (!value) {
+    return Error::invalid_request(std::string(name) + " must be one of " + std::string(choices) + ", got '" +
+                                  std::string(*text) + "'");
+  }
+  out = *value;
+  return {};
+}
+
 int whole_seconds_after(std::chrono::milliseconds wait) {
   return static_cast<int>(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
 }
@@ -207,13 +222,8 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     }
     submission.dpi = *dpi;
   }
-  if (auto mode_text = target.param("ocr_mode"); mode_text && !mode_text->empty()) {
-    const auto mode = ocr::parse_ocr_mode(*mode_text);
-    if (!mode) {
-      return Error::invalid_request("ocr_mode must be one of " + std::string(ocr::kOcrModes) + ", got '" +
-                                    std::string(*mode_text) + "'");
-    }
-    submission.ocr_mode = *mode;
+  if (Status mode = take_choice(target, "ocr_mode", ocr::parse_ocr_mode, ocr::kOcrModes, submission.ocr_mode); !mode) {
+    return mode.take_error();
   }
   if (auto pages = target.param("pages")) submission.pages = *pages;
   submission.webhook.url = target.param("webhook_url").value_or(options_.default_webhook_url);
@@ -224,13 +234,9 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
     submission.webhook.pages = *wanted;
   }
   submission.priority = legacy ? jobs::JobPriority::high : jobs::JobPriority::normal;
-  if (auto priority = target.param("priority"); priority && !priority->empty()) {
-    const auto parsed = jobs::parse_priority(*priority);
-    if (!parsed) {
-      return Error::invalid_request("priority must be one of " + std::string(jobs::kPriorityNames) + ", got '" +
-                                    std::string(*priority) + "'");
-    }
-    submission.priority = *parsed;
+  if (Status priority = take_choice(target, "priority", jobs::parse_priority, jobs::kPriorityNames, submission.priority);
+      !priority) {
+    return priority.take_error();
   }
   if (Status key = check_idempotency_key(idempotency_key); !key) return key.take_error();
   submission.idempotency_key = idempotency_key;

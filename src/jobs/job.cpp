@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
+#include <span>
 #include <utility>
 
 #include "util/ulid.hpp"
@@ -11,6 +12,9 @@ namespace visor::jobs {
 namespace {
 
 constexpr std::string_view kJobIdPrefix = "fc-";
+
+template <class Value>
+using NameTable = std::span<const std::pair<Value, std::string_view>>;
 
 constexpr std::array<std::pair<JobStatus, std::string_view>, kJobStatusCount> kStatusNames{{
     {JobStatus::pending, "pending"},
@@ -21,45 +25,36 @@ constexpr std::array<std::pair<JobStatus, std::string_view>, kJobStatusCount> kS
     {JobStatus::cancelled, "cancelled"},
 }};
 
-}  // namespace
-
-std::string_view status_name(JobStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
-    if (value == status) return name;
-  }
-  return "pending";
-}
-
-std::optional<JobStatus> parse_status(std::string_view name) {
-  for (const auto& [value, text] : kStatusNames) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
-}
-
-namespace {
-
 constexpr std::array<std::pair<JobPriority, std::string_view>, 3> kPriorities{{
     {JobPriority::high, "high"},
     {JobPriority::normal, "normal"},
     {JobPriority::low, "low"},
 }};
 
-}  // namespace
-
-std::string_view priority_name(JobPriority priority) {
-  for (const auto& [value, name] : kPriorities) {
-    if (value == priority) return name;
+// The name of `value` in `table`; its first name for values not in it.
+template <class Value>
+std::string_view name_in(NameTable<Value> table, Value value) {
+  for (const auto& [candidate, name] : table) {
+    if (candidate == value) return name;
   }
-  return "normal";
+  return table.front().second;
 }
 
-std::optional<JobPriority> parse_priority(std::string_view name) {
-  for (const auto& [value, text] : kPriorities) {
-    if (text == name) return value;
+template <class Value>
+std::optional<Value> value_in(NameTable<Value> table, std::string_view name) {
+  for (const auto& [value, candidate] : table) {
+    if (candidate == name) return value;
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+std::string_view status_name(JobStatus status) { return name_in<JobStatus>(kStatusNames, status); }
+std::optional<JobStatus> parse_status(std::string_view name) { return value_in<JobStatus>(kStatusNames, name); }
+
+std::string_view priority_name(JobPriority priority) { return name_in<JobPriority>(kPriorities, priority); }
+std::optional<JobPriority> parse_priority(std::string_view name) { return value_in<JobPriority>(kPriorities, name); }
 
 JobStatus effective_status(const Job& job, std::int64_t now_ms) {
   if (job.finished() && job.expires_at != 0 && job.expires_at <= now_ms) return JobStatus::expired;
