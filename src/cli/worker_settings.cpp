@@ -27,7 +27,9 @@ const std::vector<OptionSpec>& own_specs() {
       {"heartbeat-timeout", "10s",
        "A worker process silent this long is taken for dead and its pages go back to the queue"},
       {"max-page-pixels", "200M", "Largest page image rendered, in pixels (K, M, G); a larger page is a page error"},
-      {"page-timeout", "5m", "Wall time of rendering and embedded recognition of one page; a page over it is a page error"},
+      {"page-timeout", "10m",
+       "Wall time of rendering and embedded recognition of one page; a page over it is a page error (the default is "
+       "twice the slowest legitimate page measured at 600 DPI: docs/robustness.md)"},
       {"page-memory", "auto",
        "Most MuPDF may hold while reading one page: auto (64 bytes a pixel of the page at its DPI, at least 1GiB), "
        "a size, or unlimited; a page over it (a decompression bomb) is a page error at once"},

@@ -36,7 +36,10 @@ struct PageLimits {
   // recognition together for the embedded engine, each render for a remote
   // model. A page over it is a page error, not retried: the same page would
   // take as long again.
-  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // The default is twice the slowest legitimate page measured at 600 DPI
+  // (bench/page_times.py: a 17 x 28 in poster page of 172 million pixels,
+  // just under max_pixels, 260 s on 2 cores; Letter pages take at most 10 s).
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   // The most MuPDF may hold while reading one page (--page-memory), so
   // that a page costing far more than its size (a decompression bomb) is
   // a page error at once rather than minutes of a worker and gigabytes:
@@ -53,7 +56,7 @@ inline constexpr std::uint64_t kPageMemoryPerPixel = 64;
 inline constexpr std::uint64_t kMinPageMemory = std::uint64_t{1} << 30;
 std::uint64_t page_memory_budget(int width, int height);
 
-// "Page 3 took longer than the per-page limit of 5 minutes (--page-timeout)";
+// "Page 3 took longer than the per-page limit of 10 minutes (--page-timeout)";
 // too_large, so that nobody retries it.
 Error page_timeout_error(int page_index, std::chrono::milliseconds limit);
 

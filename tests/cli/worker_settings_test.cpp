@@ -31,23 +31,27 @@ Result<WorkerSettings> settings(std::vector<std::string> args) {
   return read_worker_settings(*options);
 }
 
-TEST(WorkerSettingsTest, LimitsDefaultTo200MegapixelsFiveMinutesAndThreeQuartersOfMemory) {
+TEST(WorkerSettingsTest, LimitsDefaultTo200MegapixelsTenMinutesAPageBudgetAndThreeQuartersOfMemory) {
   auto read = settings({});
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(read->pool.page_limits.max_pixels, 200e6);
-  EXPECT_EQ(read->pool.page_limits.timeout, 5min);
+  EXPECT_EQ(read->pool.page_limits.timeout, 10min);
+  EXPECT_FALSE(read->pool.page_limits.page_memory.has_value());  // auto
   const auto physical = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE);
   EXPECT_LE(read->worker_memory, physical / 4 * 3);
   EXPECT_GT(read->worker_memory, 0u);
 }
 
 TEST(WorkerSettingsTest, LimitsAreReadFromFlagsAndEnvironment) {
-  auto read = settings({"--max-page-pixels=50M", "--page-timeout", "90s", "--worker-memory=6GiB"});
+  auto read = settings({"--max-page-pixels=50M", "--page-timeout", "90s", "--worker-memory=6GiB", "--page-memory=2GiB"});
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(read->pool.page_limits.max_pixels, 50e6);
   EXPECT_EQ(read->pool.page_limits.timeout, 90s);
   EXPECT_EQ(read->worker_memory, 6ull << 30);
+  EXPECT_EQ(read->pool.page_limits.page_memory, std::optional<std::uint64_t>(2ull << 30));
   EXPECT_EQ(settings({"--worker-memory=unlimited"})->worker_memory, 0u);
+  EXPECT_EQ(settings({"--page-memory=unlimited"})->pool.page_limits.page_memory, std::optional<std::uint64_t>(0));
+  EXPECT_FALSE(settings({"--page-memory=1KiB"}).ok());
 
   ::setenv("VISOR_PAGE_TIMEOUT", "2m", 1);
   std::vector<char*> none;

@@ -256,7 +256,7 @@ class CancelRunningPageTest(ServerTestCase):
 
     def test_a_page_being_rendered_is_abandoned_when_its_job_is_cancelled(self):
         # Minutes of rendering: without abandonment the worker would stay on
-        # it until --page-timeout (5 minutes).
+        # it until --page-timeout (10 minutes).
         job_id = self.server.submit_ok(pdfgen.slow_render_pdf(), "slow.pdf", dpi="200")["job_id"]
         self.server.wait_for(job_id, statuses=("running",), interval=0.05)
         time.sleep(0.5)
