@@ -1,41 +1,15 @@
 #include "api/downloads.hpp"
 
-#include <array>
-#include <cctype>
 #include <utility>
 
 #include "jobs/page_result.hpp"
 #include "ocr/document_text.hpp"
 #include "ocr/model.hpp"
 #include "ocr/text_placement.hpp"
+#include "util/percent_encoding.hpp"
 
 namespace visor::api {
 namespace {
-
-struct FormatFacts {
-  DownloadFormat format;
-  std::string_view name;
-  std::string_view content_type;
-  std::string_view extension;
-};
-
-constexpr std::array<FormatFacts, 4> kFormats{{
-    {DownloadFormat::searchable_pdf, "pdf", "application/pdf", ".ocr.pdf"},
-    {DownloadFormat::markdown, "md", "text/markdown; charset=utf-8", ".md"},
-    {DownloadFormat::plain_text, "txt", "text/plain; charset=utf-8", ".txt"},
-    {DownloadFormat::result_json, "json", "application/json", ".json"},
-}};
-
-const FormatFacts& facts_of(DownloadFormat format) {
-  for (const auto& facts : kFormats) {
-    if (facts.format == format) return facts;
-  }
-  return kFormats.front();
-}
-
-bool is_unreserved(unsigned char c) {
-  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 // The source a page result names ("text-layer", "ocr"); empty for pages
 // stored before results named one.
@@ -67,40 +41,13 @@ std::vector<ocr::DocumentPage> document_pages(const std::vector<jobs::PageRecord
 
 }  // namespace
 
-std::optional<DownloadFormat> parse_download_format(std::string_view text) {
-  for (const auto& facts : kFormats) {
-    if (facts.name == text) return facts.format;
-  }
-  return std::nullopt;
-}
-
-std::string_view download_content_type(DownloadFormat format) { return facts_of(format).content_type; }
-
-std::string download_filename(std::string_view uploaded, DownloadFormat format) {
-  std::string_view stem = uploaded.substr(uploaded.find_last_of("/\\") == std::string_view::npos
-                                              ? 0
-                                              : uploaded.find_last_of("/\\") + 1);
-  if (const auto dot = stem.rfind('.'); dot != std::string_view::npos && dot > 0) stem = stem.substr(0, dot);
-  if (stem.empty()) stem = "document";
-  return std::string(stem) + std::string(facts_of(format).extension);
-}
-
 std::string attachment_disposition(std::string_view filename) {
   std::string fallback;
-  std::string encoded;
   for (const char ch : filename) {
     const auto c = static_cast<unsigned char>(ch);
     fallback += (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '_' : ch;
-    if (is_unreserved(c)) {
-      encoded += ch;
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      encoded += '%';
-      encoded += kHex[c >> 4];
-      encoded += kHex[c & 0xF];
-    }
   }
-  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + util::percent_encode(filename);
 }
 
 std::string text_download(DownloadFormat format, const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {

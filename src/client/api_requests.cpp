@@ -5,34 +5,19 @@
 #include <nlohmann/json.hpp>
 
 #include "util/integer.hpp"
+#include "util/percent_encoding.hpp"
 
 namespace visor::client {
 namespace {
 
 using json = nlohmann::json;
 
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string url_escaped(std::string_view text) {
-  constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 void add_query(std::string& url, const char* name, const std::optional<std::string>& value) {
   if (!value) return;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += name;
   url += '=';
-  url += url_escaped(*value);
+  url += util::percent_encode(*value);
 }
 
 net::HttpRequest request_to(const Server& server, std::string path) {
@@ -62,7 +47,7 @@ net::HttpRequest submit_request(const Server& server, const JobParameters& param
 }
 
 net::HttpRequest stream_request(const Server& server, const std::string& job_id, const std::string& last_event_id) {
-  net::HttpRequest request = request_to(server, "/ocr/stream/" + url_escaped(job_id));
+  net::HttpRequest request = request_to(server, "/ocr/stream/" + util::percent_encode(job_id));
   request.headers.emplace_back("Accept", "text/event-stream");
   if (!last_event_id.empty()) request.headers.emplace_back("Last-Event-ID", last_event_id);
   request.timeout = std::chrono::milliseconds(0);
@@ -71,7 +56,7 @@ net::HttpRequest stream_request(const Server& server, const std::string& job_id,
 
 net::HttpRequest download_request(const Server& server, const std::string& job_id, OutputFormat format) {
   net::HttpRequest request =
-      request_to(server, "/ocr/download/" + url_escaped(job_id) + "/" + std::string(format_name(format)));
+      request_to(server, "/ocr/download/" + util::percent_encode(job_id) + "/" + std::string(format_name(format)));
   // A searchable PDF of a long document is made while the client waits.
   request.timeout = std::chrono::minutes(10);
   return request;

@@ -1,7 +1,6 @@
 #include "client/output_files.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -14,26 +13,6 @@
 
 namespace visor::client {
 namespace {
-
-struct FormatFacts {
-  OutputFormat format;
-  std::string_view name;
-  std::string_view suffix;
-};
-
-constexpr std::array<FormatFacts, 4> kFormats{{
-    {OutputFormat::markdown, "md", ".md"},
-    {OutputFormat::plain_text, "txt", ".txt"},
-    {OutputFormat::result_json, "json", ".json"},
-    {OutputFormat::searchable_pdf, "pdf", ".ocr.pdf"},
-}};
-
-const FormatFacts& facts_of(OutputFormat format) {
-  for (const auto& facts : kFormats) {
-    if (facts.format == format) return facts;
-  }
-  return kFormats.front();
-}
 
 Error write_error(const std::filesystem::path& path, const std::string& reason) {
   return Error::unavailable("Cannot write " + path.string() + ": " + reason);
@@ -58,8 +37,6 @@ std::filesystem::path temporary_beside(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::string_view format_name(OutputFormat format) { return facts_of(format).name; }
-
 Result<std::vector<OutputFormat>> parse_output_formats(const std::vector<std::string>& values) {
   std::vector<OutputFormat> formats;
   for (const std::string& value : values) {
@@ -67,11 +44,11 @@ Result<std::vector<OutputFormat>> parse_output_formats(const std::vector<std::st
     while (true) {
       const auto comma = rest.find(',');
       const std::string_view name = rest.substr(0, comma);
-      const auto known = std::find_if(kFormats.begin(), kFormats.end(), [&](const auto& f) { return f.name == name; });
-      if (known == kFormats.end()) {
+      const auto known = api::parse_download_format(name);
+      if (!known) {
         return Error::bad_input("Unknown output format '" + std::string(name) + "'; formats are md, txt, json, pdf");
       }
-      if (std::find(formats.begin(), formats.end(), known->format) == formats.end()) formats.push_back(known->format);
+      if (std::find(formats.begin(), formats.end(), *known) == formats.end()) formats.push_back(*known);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
@@ -81,13 +58,13 @@ Result<std::vector<OutputFormat>> parse_output_formats(const std::vector<std::st
 }
 
 std::string output_file_name(const std::filesystem::path& input, OutputFormat format) {
-  return input.stem().string() + std::string(facts_of(format).suffix);
+  return api::download_filename(input.filename().string(), format);
 }
 
 Status check_distinct_outputs(const std::vector<std::string>& inputs) {
   std::map<std::string, const std::string*> first_with_stem;
   for (const std::string& input : inputs) {
-    const auto [it, added] = first_with_stem.emplace(std::filesystem::path(input).stem().string(), &input);
+    const auto [it, added] = first_with_stem.emplace(api::download_stem(input), &input);
     if (!added) {
       return Error::bad_input(*it->second + " and " + input + " would both be written as " + it->first +
                               ".*; submit them in separate runs or to separate -o directories");

@@ -8,27 +8,27 @@
 #include <string_view>
 #include <vector>
 
+#include "api/download_formats.hpp"
 #include "util/result.hpp"
 
 namespace visor::client {
 
-enum class OutputFormat {
-  markdown,        // "md": <stem>.md
-  plain_text,      // "txt": <stem>.txt
-  result_json,     // "json": <stem>.json, the result body of GET /ocr/result
-  searchable_pdf,  // "pdf": <stem>.ocr.pdf, so that it never replaces a PDF it was made from
-};
+// The server's download formats: "md" is <stem>.md, "txt" <stem>.txt,
+// "json" <stem>.json (the result body), "pdf" <stem>.ocr.pdf (so that it
+// never replaces a PDF it was made from); names and files as the server
+// names them (api/download_formats.hpp).
+using OutputFormat = api::DownloadFormat;
 
 // "md", "txt", "json", "pdf": the name in --format and in the download route.
-std::string_view format_name(OutputFormat format);
+inline std::string_view format_name(OutputFormat format) { return api::download_format_name(format); }
 
 // The formats named by --format values, each a name or a comma-separated
 // list of them, in the order first named, without repeats; [markdown] for
 // no values. bad_input naming the first unknown name.
 Result<std::vector<OutputFormat>> parse_output_formats(const std::vector<std::string>& values);
 
-// The name of `input`'s output in `format`: its file name without the last
-// extension (the stem), then ".md", ".txt", ".json" or ".ocr.pdf".
+// The name of `input`'s output in `format`: api::download_filename of its
+// file name (its stem, then ".md", ".txt", ".json" or ".ocr.pdf").
 std::string output_file_name(const std::filesystem::path& input, OutputFormat format);
 
 // bad_input naming two of `inputs` whose outputs would have the same names

@@ -6,6 +6,7 @@
 
 #include "util/base64.hpp"
 #include "util/duration.hpp"
+#include "util/percent_encoding.hpp"
 #include "util/periodic.hpp"
 #include "util/time.hpp"
 #include "util/ulid.hpp"
@@ -107,6 +108,11 @@ TEST(Base64Test, DecodesWhatItEncodesAndRefusesWhatIsNotBase64) {
   EXPECT_EQ(base64_decode("Zm8"), "fo");  // padding optional
   EXPECT_FALSE(base64_decode("Zm9v!"));
   EXPECT_FALSE(base64_decode("Z"));
+}
+
+TEST(PercentEncodingTest, KeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(percent_encode("a-Z_0.9~"), "a-Z_0.9~");
+  EXPECT_EQ(percent_encode("a b/é?&"), "a%20b%2F%C3%A9%3F%26");
 }
 
 TEST(TimeTest, FormatsIso8601WithMilliseconds) {
