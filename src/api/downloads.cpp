@@ -18,21 +18,22 @@ std::string page_source(const Json& page) {
   return source != page.end() && source->is_string() ? source->get<std::string>() : std::string();
 }
 
-// results_object() as the document pass reads it, with each page's index.
-std::vector<ocr::DocumentPage> document_pages(const std::vector<jobs::PageRecord>& pages, const Json& results,
+// The pages as the document pass reads them: `objects` is page_objects()
+// of `pages`; `storage` keeps the data the result points into.
+std::vector<ocr::DocumentPage> document_pages(const std::vector<jobs::PageRecord>& pages,
+                                              const std::vector<Json>& objects,
                                               std::vector<nlohmann::json>& storage) {
   storage.clear();
   storage.reserve(pages.size());
   std::vector<ocr::DocumentPage> out;
-  for (const auto& record : pages) {
-    const Json& page = results.at("page_" + std::to_string(record.page_index));
+  for (std::size_t i = 0; i < pages.size(); ++i) {
     ocr::DocumentPage document_page;
-    document_page.page_index = record.page_index;
-    if (jobs::is_page_success(page)) {
-      storage.emplace_back(page.at("data"));
+    document_page.page_index = pages[i].page_index;
+    if (jobs::is_page_success(objects[i])) {
+      storage.emplace_back(objects[i].at("data"));
       document_page.data = &storage.back();
     } else {
-      document_page.error = page.value("error", std::string("The page was not processed"));
+      document_page.error = objects[i].value("error", std::string("The page was not processed"));
     }
     out.push_back(std::move(document_page));
   }
@@ -52,19 +53,18 @@ std::string attachment_disposition(std::string_view filename) {
 
 std::string text_download(DownloadFormat format, const jobs::Job& job, const std::vector<jobs::PageRecord>& pages) {
   if (format == DownloadFormat::result_json) return result_body(job, pages, Json::array()).dump(2) + "\n";
-  const Json results = results_object(pages);
   std::vector<nlohmann::json> storage;
-  const std::vector<ocr::DocumentPage> document = document_pages(pages, results, storage);
+  const std::vector<ocr::DocumentPage> document = document_pages(pages, page_objects(pages), storage);
   return format == DownloadFormat::markdown ? ocr::document_markdown(document) : ocr::document_plain_text(document);
 }
 
 std::vector<pdf::PageText> searchable_page_texts(const std::vector<jobs::PageRecord>& pages) {
-  const Json results = results_object(pages);
+  const std::vector<Json> objects = page_objects(pages);
   std::vector<pdf::PageText> out;
-  for (const auto& record : pages) {
-    const Json& page = results.at("page_" + std::to_string(record.page_index));
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const Json& page = objects[i];
     if (!jobs::is_page_success(page) || page_source(page) == ocr::kSourceTextLayer) continue;
-    out.push_back(ocr::page_text_layer(record.page_index, nlohmann::json(page.at("data"))));
+    out.push_back(ocr::page_text_layer(pages[i].page_index, nlohmann::json(page.at("data"))));
   }
   return out;
 }

@@ -22,8 +22,8 @@ namespace visor::api {
 std::string attachment_disposition(std::string_view filename);
 
 // The body of a text download of a completed job (markdown, plain_text or
-// result_json), read from results_object() of its pages: running margins
-// already marked, failed pages as page errors.
+// result_json), read from page_objects() of its pages: running margins
+// marked, failed pages as page errors.
 std::string text_download(DownloadFormat format, const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
 
 // What a searchable PDF lays over each page: the successful pages that

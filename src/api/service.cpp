@@ -609,16 +609,19 @@ asio::awaitable<Response> Service::download(std::string job_id, std::string_view
   if (!job) co_return error_response(job.error());
   CompletedPages completed = co_await completed_pages(*job);
   if (completed.reply) co_return std::move(*completed.reply);
+  // Only the PDF needs the document, read in a child process; it may have
+  // expired meanwhile. (Not a conditional expression: g++ 12 miscompiles a
+  // co_await inside one.)
   Result<std::string> body = std::string();
   if (*format == DownloadFormat::searchable_pdf) {
     body = co_await run_blocking(document_waits_, [&] { return searchable_pdf(*job, completed.pages); });
-    if (!body && body.error().kind == Error::Kind::not_found) {
-      co_return json_response(http::status::not_found, result_expired_body(*job, options_.result_ttl));
-    }
-    if (!body) co_return error_response(body.error());
   } else {
     body = text_download(*format, *job, completed.pages);
   }
+  if (!body && body.error().kind == Error::Kind::not_found) {
+    co_return json_response(http::status::not_found, result_expired_body(*job, options_.result_ttl));
+  }
+  if (!body) co_return error_response(body.error());
   Response response(http::status::ok, 11);
   response.set(http::field::content_type, download_content_type(*format));
   response.set(http::field::content_disposition, attachment_disposition(download_filename(job->filename, *format)));

@@ -122,10 +122,15 @@ json page_object(const jobs::PageRecord& page) {
   return value;
 }
 
-json results_object(const std::vector<jobs::PageRecord>& pages) {
+std::vector<json> page_objects(const std::vector<jobs::PageRecord>& pages) {
   std::vector<json> objects;
   for (const auto& page : pages) objects.push_back(page_object(page));
   mark_running_margins(pages, objects);
+  return objects;
+}
+
+json results_object(const std::vector<jobs::PageRecord>& pages) {
+  std::vector<json> objects = page_objects(pages);
   json results = json::object();
   for (std::size_t i = 0; i < pages.size(); ++i) {
     results["page_" + std::to_string(pages[i].page_index)] = std::move(objects[i]);

@@ -36,6 +36,10 @@ Json webhook_object(const jobs::WebhookSubscription& webhook, const std::vector<
 // One page in the API's page shape; unfinished pages are page errors.
 Json page_object(const jobs::PageRecord& page);
 
+// page_object() of each page, in page order, running headers and footers
+// marked across the document: what results_object() keys by page.
+std::vector<Json> page_objects(const std::vector<jobs::PageRecord>& pages);
+
 // {"page_0": {...}, "page_1": {...}} in page order; unfinished pages are
 // reported as page errors (only reachable for failed jobs).
 Json results_object(const std::vector<jobs::PageRecord>& pages);
