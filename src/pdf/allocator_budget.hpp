@@ -31,7 +31,6 @@ class AllocatorBudget {
   // Changes the budget for what is allocated from now on (what is held
   // already stays).
   void set_max_bytes(std::size_t max_bytes) { max_bytes_.store(max_bytes, std::memory_order_relaxed); }
-  std::size_t max_bytes() const { return max_bytes_.load(std::memory_order_relaxed); }
   // Whether an allocation was refused since the last call (MuPDF may have
   // recovered by evicting its caches).
   bool take_refusal() { return refused_.exchange(false, std::memory_order_relaxed); }

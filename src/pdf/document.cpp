@@ -145,24 +145,25 @@ bool was_repaired(fz_context* ctx, fz_document* document) {
   return pdf != nullptr && pdf_was_repaired(ctx, pdf) != 0;
 }
 
-}  // namespace
-
-// The budget's "no limit".
-static std::size_t budget_bytes(std::size_t max_memory_bytes) {
+// The budget's "no limit" for RenderLimits' 0.
+std::size_t budget_bytes(std::size_t max_memory_bytes) {
   return max_memory_bytes == 0 ? std::numeric_limits<std::size_t>::max() : max_memory_bytes;
 }
 
+}  // namespace
+
 struct Context::Impl {
+  explicit Impl(RenderLimits render_limits)
+      : budget(budget_bytes(render_limits.max_memory_bytes)), limits(std::move(render_limits)) {}
+
   // Always there, so that it can be set per page; declared first: outlives the context.
-  std::optional<AllocatorBudget> budget;
+  AllocatorBudget budget;
   fz_context* ctx = nullptr;
   RenderLimits limits;
 };
 
-Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>()) {
-  impl_->limits = std::move(limits);
-  impl_->budget.emplace(budget_bytes(impl_->limits.max_memory_bytes));
-  impl_->ctx = fz_new_context(impl_->budget->allocator(), nullptr, FZ_STORE_DEFAULT);
+Context::Context(RenderLimits limits) : impl_(std::make_unique<Impl>(std::move(limits))) {
+  impl_->ctx = fz_new_context(impl_->budget.allocator(), nullptr, FZ_STORE_DEFAULT);
   if (impl_->ctx == nullptr) throw std::runtime_error("MuPDF could not create a context (out of memory)");
   fz_set_user_context(impl_->ctx, &impl_->limits);
   // Hostile files can make MuPDF print millions of warnings to stderr.
@@ -180,10 +181,10 @@ Context::~Context() { fz_drop_context(impl_->ctx); }
 
 void Context::set_memory_budget(std::size_t bytes) {
   impl_->limits.max_memory_bytes = bytes;
-  impl_->budget->set_max_bytes(budget_bytes(bytes));
+  impl_->budget.set_max_bytes(budget_bytes(bytes));
 }
 
-bool Context::memory_budget_refused() { return impl_->budget->take_refusal(); }
+bool Context::memory_budget_refused() { return impl_->budget.take_refusal(); }
 
 struct Document::Impl {
   std::shared_ptr<const std::string> bytes;  // declared first: outlives the document reading it
