@@ -304,7 +304,6 @@ int serve(ServeConfig config) {
   config.service.node_id = config.worker.pool.node_id;
   api::Service service(jobs, blocking, document_waits, config.service, catalog, *documents, metrics,
                        std::move(hooks));
-  config.webhooks.delivery.node_id = config.worker.pool.node_id;
   const api::ApiKeys& keys = config.service.api_keys;
   const webhooks::SigningSecret* server_secret = config.webhooks.secret ? &*config.webhooks.secret : nullptr;
   const webhooks::Deliverer deliverer(

@@ -261,10 +261,9 @@ class JobStore {
   // error. Each is created due at once.
 
   // Leases the pending delivery due longest ago (next_attempt_at <= now_ms)
-  // that no live lease holds, to `holder` until now_ms + lease: nobody else
-  // gets it meanwhile. nullopt when none is due.
-  virtual Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder,
-                                                                        std::int64_t now_ms,
+  // that no live lease holds, until now_ms + lease: nobody else gets it
+  // meanwhile. nullopt when none is due.
+  virtual Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::int64_t now_ms,
                                                                         std::chrono::milliseconds lease) = 0;
 
   // Records an attempt at a claimed delivery (fenced by its lease token):

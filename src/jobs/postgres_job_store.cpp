@@ -701,9 +701,8 @@ class PostgresJobStore final : public JobStore {
     return using_connection([&](pg::Connection& conn) { return discard(conn.run(sql().ping)); });
   }
 
-  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder, std::int64_t now_ms,
+  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::int64_t now_ms,
                                                                 std::chrono::milliseconds lease) override {
-    (void)holder;  // the lease token alone fences
     return using_connection([&](pg::Connection& conn) -> Result<std::optional<WebhookDelivery>> {
       auto rows = conn.run(sql().claim_delivery,
                            pg::Params().add(util::make_ulid(now_ms)).add(now_ms + lease.count()).add(now_ms));

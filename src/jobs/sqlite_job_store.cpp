@@ -467,9 +467,8 @@ class SqliteJobStore final : public JobStore {
     return expired;
   }
 
-  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::string_view holder, std::int64_t now_ms,
+  Result<std::optional<WebhookDelivery>> claim_webhook_delivery(std::int64_t now_ms,
                                                                 std::chrono::milliseconds lease) override {
-    (void)holder;  // the lease token alone fences; SQLite runs on one host
     std::optional<WebhookDelivery> claimed;
     Status s = write([&](sqlite::Database& db) -> Status {
       auto update = db.prepare(
@@ -897,15 +896,15 @@ class SqliteJobStore final : public JobStore {
     update->bind(4, request.now_ms + request.lease_duration.count()).bind(5, task.job_id);
     update->bind(6, std::int64_t{task.page_index});
     if (Status s = update->run(); !s) return s;
-    auto start = db.prepare("UPDATE jobs SET status = " + sql().running + ", started_at = ?1 WHERE id = ?2 AND status = " +
-                            sql().pending);
+    // A pending job starts running; every lease records when its tenant was served.
+    auto start = db.prepare(
+        "UPDATE jobs SET last_leased_at = ?1, "
+        "  started_at = CASE WHEN status = " + sql().pending + " THEN ?1 ELSE started_at END, "
+        "  status = CASE WHEN status = " + sql().pending + " THEN " + sql().running + " ELSE status END "
+        "WHERE id = ?2");
     if (!start) return start.take_error();
     start->bind(1, request.now_ms).bind(2, task.job_id);
-    if (Status s = start->run(); !s) return s;
-    auto served = db.prepare("UPDATE jobs SET last_leased_at = ? WHERE id = ?");
-    if (!served) return served.take_error();
-    served->bind(1, request.now_ms).bind(2, task.job_id);
-    return served->run();
+    return start->run();
   }
 
   // Marks a leased page done with `result_json` and advances its job,

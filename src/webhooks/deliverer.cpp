@@ -43,7 +43,7 @@ class Deliverer::Worker {
   // Claims and attempts one due delivery; false when none was due.
   bool deliver_one(const std::stop_token& stop) {
     const std::int64_t now = util::now_ms();
-    auto claimed = store_.claim_webhook_delivery(options_.node_id, now, options_.timeout + kLeaseMargin);
+    auto claimed = store_.claim_webhook_delivery(now, options_.timeout + kLeaseMargin);
     if (!claimed) {
       util::log_warn("webhook.claim_failed", {{"error", claimed.error().message}});
       return false;

@@ -33,7 +33,6 @@ using SecretFor = std::function<const SigningSecret*(std::string_view owner)>;
 
 struct DelivererOptions {
   int concurrency = 4;  // deliveries in flight at once, one thread each
-  std::string node_id;  // for logs
   // Each attempt: the whole request, connection included.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   // The receiver's answer is read this far; its status is what counts.

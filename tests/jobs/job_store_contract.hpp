@@ -698,10 +698,10 @@ TYPED_TEST_P(JobStoreContractTest, ADeliveryIsClaimedByOneHolderUntilItsLeaseLap
   ASSERT_TRUE(this->store_->create_job(job).ok());
   ASSERT_TRUE(this->store_->complete_page(this->lease(2000), "{}", "e", 3000).ok());
   auto other = this->open(StoreOptions{.result_ttl = 60s});
-  auto claimed = this->store_->claim_webhook_delivery("a", 3000, 5s);
+  auto claimed = this->store_->claim_webhook_delivery(3000, 5s);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
-  EXPECT_FALSE(other->claim_webhook_delivery("b", 7999, 5s)->has_value());
-  auto taken_over = other->claim_webhook_delivery("b", 8001, 5s);
+  EXPECT_FALSE(other->claim_webhook_delivery(7999, 5s)->has_value());
+  auto taken_over = other->claim_webhook_delivery(8001, 5s);
   ASSERT_TRUE(taken_over.ok() && taken_over->has_value());
   EXPECT_EQ((*taken_over)->id, (*claimed)->id);
   const DeliveryAttempt retry{.payload = "{\"a\":1}", .attempted_at = 8002, .state = DeliveryState::pending,
@@ -709,8 +709,8 @@ TYPED_TEST_P(JobStoreContractTest, ADeliveryIsClaimedByOneHolderUntilItsLeaseLap
   EXPECT_EQ(this->store_->record_webhook_attempt(**claimed, retry).error().kind, Error::Kind::conflict);
   ASSERT_TRUE(other->record_webhook_attempt(**taken_over, retry).ok());
   // Not due before its retry time, then claimed again with its payload kept.
-  EXPECT_FALSE(this->store_->claim_webhook_delivery("a", 19999, 5s)->has_value());
-  auto again = this->store_->claim_webhook_delivery("a", 20000, 5s);
+  EXPECT_FALSE(this->store_->claim_webhook_delivery(19999, 5s)->has_value());
+  auto again = this->store_->claim_webhook_delivery(20000, 5s);
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->payload, "{\"a\":1}");
   EXPECT_EQ((*again)->attempts, 1);
@@ -718,7 +718,7 @@ TYPED_TEST_P(JobStoreContractTest, ADeliveryIsClaimedByOneHolderUntilItsLeaseLap
   const DeliveryAttempt success{.payload = "{\"a\":1}", .attempted_at = 20001, .state = DeliveryState::delivered,
                                 .error = {}, .retry_at = 0};
   ASSERT_TRUE(this->store_->record_webhook_attempt(**again, success).ok());
-  EXPECT_FALSE(this->store_->claim_webhook_delivery("a", 99999, 5s)->has_value());
+  EXPECT_FALSE(this->store_->claim_webhook_delivery(99999, 5s)->has_value());
   const WebhookDelivery done = this->store_->list_webhook_deliveries(job.id)->front();
   EXPECT_EQ(done.state, DeliveryState::delivered);
   EXPECT_EQ(done.attempts, 2);
@@ -735,7 +735,7 @@ TYPED_TEST_P(JobStoreContractTest, PendingDeliveriesOutliveTheirJobsExpiryAndSet
     ids.push_back(job.id);
     ASSERT_TRUE(this->store_->complete_page(this->lease(2000), "{}", "e", 3000).ok());
   }
-  auto settled = this->store_->claim_webhook_delivery("a", 3000, 5s);
+  auto settled = this->store_->claim_webhook_delivery(3000, 5s);
   ASSERT_TRUE(settled.ok() && settled->has_value());
   ASSERT_TRUE(this->store_->record_webhook_attempt(
       **settled, {.payload = "{}", .attempted_at = 3001, .state = DeliveryState::failed, .error = "HTTP 410",
@@ -745,7 +745,7 @@ TYPED_TEST_P(JobStoreContractTest, PendingDeliveriesOutliveTheirJobsExpiryAndSet
   const std::string& pending_job = settled_job == ids[0] ? ids[1] : ids[0];
   EXPECT_TRUE(this->store_->list_webhook_deliveries(settled_job)->empty());
   EXPECT_EQ(this->store_->list_webhook_deliveries(pending_job)->size(), 1u);
-  EXPECT_TRUE(this->store_->claim_webhook_delivery("a", 3000 + 60001, 5s)->has_value());
+  EXPECT_TRUE(this->store_->claim_webhook_delivery(3000 + 60001, 5s)->has_value());
 }
 
 // --- Fair share between tenants ---------------------------------------------

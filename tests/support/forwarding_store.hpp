@@ -51,9 +51,9 @@ class ForwardingStore : public jobs::JobStore {
   Result<jobs::JobList> list_jobs(const jobs::ListQuery& query) override { return target_.list_jobs(query); }
   Result<jobs::StoreStats> stats(std::int64_t now_ms) override { return target_.stats(now_ms); }
   Status ping() override { return target_.ping(); }
-  Result<std::optional<jobs::WebhookDelivery>> claim_webhook_delivery(std::string_view holder, std::int64_t now_ms,
+  Result<std::optional<jobs::WebhookDelivery>> claim_webhook_delivery(std::int64_t now_ms,
                                                                       std::chrono::milliseconds lease) override {
-    return target_.claim_webhook_delivery(holder, now_ms, lease);
+    return target_.claim_webhook_delivery(now_ms, lease);
   }
   Status record_webhook_attempt(const jobs::WebhookDelivery& claimed, const jobs::DeliveryAttempt& attempt) override {
     return target_.record_webhook_attempt(claimed, attempt);
