@@ -1,12 +1,21 @@
 #include "util/time.hpp"
 
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 
 namespace visor::util {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+void sleep_unless_stopped(std::chrono::milliseconds duration, const std::stop_token& stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  wake.wait_for(lock, stop, duration, [] { return false; });
 }
 
 std::string format_iso8601(std::int64_t unix_ms) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <string>
 
 namespace visor::util {
@@ -12,5 +13,8 @@ std::int64_t now_ms();
 
 // "2025-11-06T10:30:00.000Z" (UTC, millisecond precision).
 std::string format_iso8601(std::int64_t unix_ms);
+
+// Sleeps for `duration`, or less when `stop` is requested meanwhile.
+void sleep_unless_stopped(std::chrono::milliseconds duration, const std::stop_token& stop);
 
 }  // namespace visor::util

@@ -1,7 +1,5 @@
 #include "webhooks/deliverer.hpp"
 
-#include <condition_variable>
-#include <mutex>
 #include <random>
 
 #include "util/log.hpp"
@@ -30,12 +28,8 @@ class Deliverer::Worker {
       : store_(store), options_(options), secret_for_(secret_for), outcomes_(outcomes), random_(std::random_device{}()) {}
 
   void run(const std::stop_token& stop) {
-    std::mutex mutex;
-    std::condition_variable_any idle;
     while (!stop.stop_requested()) {
-      if (deliver_one(stop)) continue;
-      std::unique_lock lock(mutex);
-      idle.wait_for(lock, stop, options_.idle_poll, [] { return false; });
+      if (!deliver_one(stop)) util::sleep_unless_stopped(options_.idle_poll, stop);
     }
   }
 

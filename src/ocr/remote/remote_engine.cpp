@@ -1,8 +1,6 @@
 #include "ocr/remote/remote_engine.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <stop_token>
 
 #include "ocr/remote/dots_output.hpp"
@@ -12,6 +10,7 @@
 #include "ocr/remote/smart_resize.hpp"
 #include "util/base64.hpp"
 #include "util/log.hpp"
+#include "util/time.hpp"
 
 namespace visor::ocr::remote {
 namespace {
@@ -73,14 +72,6 @@ std::chrono::milliseconds backoff_for(int attempt, const std::string& retry_afte
 }
 
 Error abandoned() { return Error::conflict("The page was abandoned: nobody wants its result any more"); }
-
-// Waits `duration`, or less when `abandon` is requested meanwhile.
-void wait_unless_abandoned(std::chrono::milliseconds duration, const std::stop_token& abandon) {
-  std::mutex mutex;
-  std::condition_variable_any wake;
-  std::unique_lock lock(mutex);
-  wake.wait_for(lock, abandon, duration, [] { return false; });
-}
 
 // One model's engine: renders the page as the model expects, sends it with
 // retries and failover, and turns the reply into the page result.
@@ -144,7 +135,7 @@ class RemoteEngine final : public Engine {
       const auto index = pool_.acquire(pool_.config(0).timeout, abandon);
       if (!index) {
         if (std::chrono::steady_clock::now() >= give_up_at) break;
-        wait_unless_abandoned(kWaitForEndpoint, abandon);
+        util::sleep_unless_stopped(kWaitForEndpoint, abandon);
         continue;
       }
       const EndpointConfig& endpoint = pool_.config(*index);
@@ -165,7 +156,7 @@ class RemoteEngine final : public Engine {
                                   reply->body.substr(0, 200);
         pool_.release(*index, Outcome::failure, error);
         last = Error::unavailable(error);
-        wait_unless_abandoned(backoff_for(attempt, reply->header("retry-after")), abandon);
+        util::sleep_unless_stopped(backoff_for(attempt, reply->header("retry-after")), abandon);
         continue;
       } else if (reply->status >= 400) {
         pool_.release(*index, Outcome::success);
@@ -178,7 +169,7 @@ class RemoteEngine final : public Engine {
       }
       util::log_warn("remote.retry", {{"model", std::string(model_name(model_))}, {"url", endpoint.url},
                                       {"attempt", std::to_string(attempt)}, {"error", last.message}});
-      wait_unless_abandoned(backoff_for(attempt, {}), abandon);
+      util::sleep_unless_stopped(backoff_for(attempt, {}), abandon);
     }
     const std::string reason = pool_.last_error();
     if (last.kind == Error::Kind::unavailable && !reason.empty() && last.message.find(reason) == std::string::npos) {
