@@ -43,7 +43,9 @@ std::string download_stem(std::string_view uploaded) {
   if (const auto slash = uploaded.find_last_of("/\\"); slash != std::string_view::npos) {
     uploaded.remove_prefix(slash + 1);
   }
-  if (const auto dot = uploaded.rfind('.'); dot != std::string_view::npos && dot > 0) uploaded = uploaded.substr(0, dot);
+  if (const auto dot = uploaded.rfind('.'); dot != std::string_view::npos && dot > 0) {
+    uploaded = uploaded.substr(0, dot);
+  }
   return uploaded.empty() ? std::string("document") : std::string(uploaded);
 }
 

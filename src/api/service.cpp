@@ -230,11 +230,14 @@ Result<Submission> Service::validate_submission(const Target& target, std::strin
   if (Status url = check_webhook_url(submission.webhook.url); !url) return url.take_error();
   if (auto pages = target.param("webhook_pages")) {
     const auto wanted = parse_bool(*pages);
-    if (!wanted) return Error::invalid_request("webhook_pages must be true or false, got '" + std::string(*pages) + "'");
+    if (!wanted) {
+      return Error::invalid_request("webhook_pages must be true or false, got '" + std::string(*pages) + "'");
+    }
     submission.webhook.pages = *wanted;
   }
   submission.priority = legacy ? jobs::JobPriority::high : jobs::JobPriority::normal;
-  if (Status priority = take_choice(target, "priority", jobs::parse_priority, jobs::kPriorityNames, submission.priority);
+  if (Status priority =
+          take_choice(target, "priority", jobs::parse_priority, jobs::kPriorityNames, submission.priority);
       !priority) {
     return priority.take_error();
   }
@@ -563,6 +566,10 @@ asio::awaitable<Response> Service::result(std::string job_id, bool annotate, con
   co_return co_await result_for(*job, annotate);
 }
 
+Response Service::expired_reply(const jobs::Job& job) const {
+  return json_response(http::status::not_found, result_expired_body(job, options_.result_ttl));
+}
+
 asio::awaitable<Service::CompletedPages> Service::completed_pages(const jobs::Job& job) {
   const jobs::JobStatus status = jobs::effective_status(job, util::now_ms());
   switch (status) {
@@ -570,7 +577,7 @@ asio::awaitable<Service::CompletedPages> Service::completed_pages(const jobs::Jo
     case jobs::JobStatus::running:
       co_return CompletedPages{json_response(http::status::accepted, result_pending_body(job, status)), {}};
     case jobs::JobStatus::expired:
-      co_return CompletedPages{json_response(http::status::not_found, result_expired_body(job, options_.result_ttl)), {}};
+      co_return CompletedPages{expired_reply(job), {}};
     case jobs::JobStatus::failed:
       co_return CompletedPages{json_response(http::status::unprocessable_entity, result_failed_body(job)), {}};
     case jobs::JobStatus::cancelled:
@@ -581,7 +588,7 @@ asio::awaitable<Service::CompletedPages> Service::completed_pages(const jobs::Jo
   auto pages = co_await read_pages(job.id);
   if (!pages && pages.error().kind == Error::Kind::not_found) {
     // Deleted by the sweeper between the two reads.
-    co_return CompletedPages{json_response(http::status::not_found, result_expired_body(job, options_.result_ttl)), {}};
+    co_return CompletedPages{expired_reply(job), {}};
   }
   if (!pages) co_return CompletedPages{error_response(pages.error()), {}};
   co_return CompletedPages{std::nullopt, std::move(*pages)};
@@ -618,9 +625,7 @@ asio::awaitable<Response> Service::download(std::string job_id, std::string_view
   } else {
     body = text_download(*format, *job, completed.pages);
   }
-  if (!body && body.error().kind == Error::Kind::not_found) {
-    co_return json_response(http::status::not_found, result_expired_body(*job, options_.result_ttl));
-  }
+  if (!body && body.error().kind == Error::Kind::not_found) co_return expired_reply(*job);
   if (!body) co_return error_response(body.error());
   Response response(http::status::ok, 11);
   response.set(http::field::content_type, download_content_type(*format));

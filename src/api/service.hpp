@@ -235,6 +235,8 @@ class Service {
     std::vector<jobs::PageRecord> pages;
   };
   boost::asio::awaitable<CompletedPages> completed_pages(const jobs::Job& job);
+  // The 404 of a job whose results expired (GET /ocr/result's body).
+  Response expired_reply(const jobs::Job& job) const;
   Result<std::string> searchable_pdf(const jobs::Job& job, const std::vector<jobs::PageRecord>& pages);
 
   // A webhook_url as submit takes it (empty: none).

@@ -139,8 +139,8 @@ struct Statements {
                                      std::string_view now, std::string_view source, std::string_view condition) {
     return "INSERT INTO webhook_deliveries (id, job_id, owner, event, page_index, url, created_at, next_attempt_at)"
            " SELECT " + std::string(id) + ", a.id, a.owner, " + std::string(event) + ", " + std::string(page) +
-           ", a.webhook_url, " + std::string(now) + ", " + std::string(now) + " FROM " + std::string(source) + " a WHERE a.webhook_url <> '' AND " +
-           std::string(condition);
+           ", a.webhook_url, " + std::string(now) + ", " + std::string(now) + " FROM " + std::string(source) +
+           " a WHERE a.webhook_url <> '' AND " + std::string(condition);
   }
 
   static std::string notify_job(std::string_view id_sql, bool stopped) {
@@ -354,7 +354,8 @@ struct Statements {
       " WHERE id = $7 AND lease_token = $8"};
   const pg::Statement job_deliveries{
       "job_deliveries", "SELECT " + std::string(kDeliveryColumns) +
-                            " FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at, page_index < 0, page_index, id"};
+                            " FROM webhook_deliveries WHERE job_id = $1"
+                            " ORDER BY created_at, page_index < 0, page_index, id"};
 
   const pg::Statement jobs_by_status{"jobs_by_status", "SELECT status, count(*) FROM jobs GROUP BY status"};
   const pg::Statement queue{
