@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/integer.hpp"
 #include "util/percent_encoding.hpp"
 
 namespace visor::client {
@@ -93,9 +92,9 @@ std::string refusal_message(const net::HttpReply& reply) {
 bool is_temporary_refusal(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
 
 std::optional<std::chrono::seconds> retry_after(const net::HttpReply& reply) {
-  const auto seconds = util::parse_integer_in(reply.header("retry-after"), 0, 3600, "Retry-After");
-  if (!seconds) return std::nullopt;
-  return std::chrono::seconds(*seconds);
+  const auto seconds = reply.retry_after();
+  if (!seconds || *seconds > std::chrono::hours(1)) return std::nullopt;
+  return seconds;
 }
 
 bool is_temporary_failure(const Error& error) {

@@ -9,6 +9,8 @@
 
 #include <sys/socket.h>
 
+#include "util/integer.hpp"
+
 namespace visor::net {
 namespace {
 
@@ -130,6 +132,12 @@ std::string HttpReply::header(std::string_view name) const {
     if (it->first == name) return it->second;
   }
   return {};
+}
+
+std::optional<std::chrono::seconds> HttpReply::retry_after() const {
+  const auto seconds = util::parse_integer(header("retry-after"));
+  if (!seconds || *seconds < 0) return std::nullopt;
+  return std::chrono::seconds(*seconds);
 }
 
 std::string bearer_header_value(std::string_view token) { return "Bearer " + std::string(token); }

@@ -74,6 +74,9 @@ struct HttpReply {
 
   // The last value of header `name` (lower case); empty when absent.
   std::string header(std::string_view name) const;
+  // Retry-After in its delta-seconds form (a whole number, 0 or more);
+  // nullopt when absent or otherwise written. Callers bound it as they need.
+  std::optional<std::chrono::seconds> retry_after() const;
 };
 
 class HttpClient {

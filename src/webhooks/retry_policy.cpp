@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "util/duration.hpp"
-#include "util/integer.hpp"
 
 namespace visor::webhooks {
 namespace {
@@ -20,9 +19,7 @@ struct Judgement {
 };
 
 milliseconds retry_after(const net::HttpReply& reply) {
-  const auto seconds = util::parse_integer(reply.header("retry-after"));
-  if (!seconds || *seconds <= 0) return milliseconds(0);
-  return std::chrono::seconds(std::min<std::int64_t>(*seconds, 24 * 3600));
+  return std::min<milliseconds>(reply.retry_after().value_or(std::chrono::seconds(0)), std::chrono::hours(24));
 }
 
 Judgement judge(const Result<net::HttpReply>& reply) {

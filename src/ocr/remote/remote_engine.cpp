@@ -63,10 +63,10 @@ Result<std::string> reply_content(const std::string& body) {
   return content->get<std::string>();
 }
 
-std::chrono::milliseconds backoff_for(int attempt, const std::string& retry_after) {
-  if (!retry_after.empty() && std::all_of(retry_after.begin(), retry_after.end(), ::isdigit) &&
-      retry_after.size() < 6) {
-    return std::min<std::chrono::milliseconds>(std::chrono::seconds(std::stoi(retry_after)), kLongestRetryAfter);
+std::chrono::milliseconds backoff_for(int attempt, std::optional<std::chrono::seconds> retry_after) {
+  // Five digits at most: a longer Retry-After is taken for garbage.
+  if (retry_after && *retry_after <= std::chrono::seconds(99999)) {
+    return std::min<std::chrono::milliseconds>(*retry_after, kLongestRetryAfter);
   }
   return std::min<std::chrono::milliseconds>(kFirstBackoff * (1 << std::min(attempt, 10)), kLongestBackoff);
 }
@@ -156,7 +156,7 @@ class RemoteEngine final : public Engine {
                                   reply->body.substr(0, 200);
         pool_.release(*index, Outcome::failure, error);
         last = Error::unavailable(error);
-        util::sleep_unless_stopped(backoff_for(attempt, reply->header("retry-after")), abandon);
+        util::sleep_unless_stopped(backoff_for(attempt, reply->retry_after()), abandon);
         continue;
       } else if (reply->status >= 400) {
         pool_.release(*index, Outcome::success);
