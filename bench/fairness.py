@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import pdfgen  # noqa: E402
 from postgres_harness import PostgresServer  # noqa: E402
+import visor_harness  # noqa: E402
 from visor_harness import VisorServer  # noqa: E402
 
 KEY_A = "flood-key-0123456789abcdef"
@@ -42,16 +43,13 @@ DPI = "150"
 
 
 def submit(server: VisorServer, key: str, pdf: bytes, name: str) -> str:
-    response = requests.post(server.url("/ocr/submit"), params={"ocr_mode": "ocr", "dpi": DPI},
-                             files={"file": (name, pdf, "application/pdf")},
-                             headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    response = server.submit(pdf, name, {"ocr_mode": "ocr", "dpi": DPI}, timeout=120, api_key=key)
     response.raise_for_status()
     return response.json()["job_id"]
 
 
 def status(server: VisorServer, key: str, job_id: str) -> dict:
-    return requests.get(server.url(f"/ocr/status/{job_id}"), headers={"Authorization": f"Bearer {key}"},
-                        timeout=60).json()
+    return server.status(job_id, api_key=key)
 
 
 def cancel(server: VisorServer, key: str, job_ids: list[str]) -> None:
@@ -109,7 +107,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def run(store: str, window: float, binary: str | None) -> dict:
+def run(store: str, window: float) -> dict:
     pg = PostgresServer(fsync=False).start() if store == "postgres" else None
     flags = ["--ocr-mode", "ocr"] + (["--store", pg.url()] if pg else [])
     server = VisorServer(*flags, workers=2, name=f"fairness-{store}", env={"VISOR_API_KEYS": f"{KEY_A},{KEY_B}"})
@@ -147,9 +145,8 @@ def main() -> int:
     parser.add_argument("--binary", default=None, help="visor binary (default: build/visor, or VISOR_BINARY)")
     args = parser.parse_args()
     if args.binary:
-        import os
-        os.environ["VISOR_BINARY"] = args.binary
-    r = run(args.store, args.window, args.binary)
+        visor_harness.BINARY = Path(args.binary)
+    r = run(args.store, args.window)
     idle_p50, idle_p95 = statistics.median(r["idle"]), percentile(r["idle"], 0.95)
     p50, p95 = statistics.median(r["loaded"]), percentile(r["loaded"], 0.95)
     b_pages = len(r["loaded"])

@@ -28,9 +28,7 @@ class FairnessCases:
     BASE_FLAGS = ("--max-queued-pages-per-key", "40")
 
     def submit_as(self, key: str, pdf: bytes, name: str, **params) -> requests.Response:
-        return requests.post(self.server.url("/ocr/submit"), params=params,
-                             files={"file": (name, pdf, "application/pdf")},
-                             headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        return self.server.submit(pdf, name, params, api_key=key)
 
     def job_as(self, key: str, pdf: bytes, name: str, **params) -> str:
         response = self.submit_as(key, pdf, name, **params)
@@ -38,17 +36,10 @@ class FairnessCases:
         return response.json()["job_id"]
 
     def status_as(self, key: str, job_id: str) -> dict:
-        return requests.get(self.server.url(f"/ocr/status/{job_id}"), headers={"Authorization": f"Bearer {key}"},
-                            timeout=30).json()
+        return self.server.status(job_id, api_key=key)
 
     def wait_as(self, key: str, job_id: str, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            body = self.status_as(key, job_id)
-            if body["status"] in ("completed", "failed", "cancelled"):
-                return body
-            time.sleep(0.1)
-        self.fail(f"{job_id} did not finish within {timeout} s")
+        return self.server.wait_for(job_id, timeout=timeout, api_key=key)
 
     def cancel_as(self, key: str, *job_ids: str):
         for job_id in job_ids:
@@ -105,8 +96,7 @@ class FairnessCases:
         status = self.wait_as(ALICE, job_id, timeout=60)
         self.assertLess(time.monotonic() - started, 20)
         self.assertEqual(status["status"], "completed")
-        page = requests.get(self.server.url(f"/ocr/result/{job_id}"), headers={"Authorization": f"Bearer {ALICE}"},
-                            timeout=30).json()["results"]["page_0"]
+        page = self.server.result(job_id).json()["results"]["page_0"]
         self.assertEqual(page["status"], "error")
         self.assertIn("--page-memory", page["error"])
         self.assertIn("decompression bomb", page["error"])

@@ -279,9 +279,7 @@ class PerKeySecretTest(ServerTestCase):
 
     def test_each_key_signs_with_its_own_secret_or_the_servers(self):
         alice_job = self.server.submit_ok(pdfgen.text_only_pdf(1), "a.pdf", dpi="72")["job_id"]
-        bob = requests.post(self.server.url("/ocr/submit"), params={"dpi": "72"},
-                            files={"file": ("b.pdf", pdfgen.text_only_pdf(1), "application/pdf")},
-                            headers={"Authorization": f"Bearer {BOB}"}, timeout=30)
+        bob = self.server.submit(pdfgen.text_only_pdf(1), "b.pdf", {"dpi": "72"}, api_key=BOB)
         bob_job = bob.json()["job_id"]
         [alice_request] = self.receiver.wait_for(alice_job, 1)
         [bob_request] = self.receiver.wait_for(bob_job, 1)

@@ -231,10 +231,11 @@ class VisorServer(ChildProcess):
         return requests.get(self.url(path), **kw)
 
     def submit(self, pdf: bytes, filename: str = "document.pdf", params: dict | None = None,
-               field_name: str = "file", timeout: float = 60, headers: dict | None = None) -> requests.Response:
+               field_name: str = "file", timeout: float = 60, headers: dict | None = None,
+               api_key: str | None = None) -> requests.Response:
         files = {field_name: (filename, pdf, "application/pdf")}
         return requests.post(self.url("/ocr/submit"), params=params or {}, files=files, timeout=timeout,
-                             headers={**self.auth_headers(), **(headers or {})})
+                             headers={**self.auth_headers(api_key), **(headers or {})})
 
     def submit_ok(self, pdf: bytes, filename: str = "document.pdf", **params) -> dict:
         response = self.submit(pdf, filename, params)
@@ -242,19 +243,20 @@ class VisorServer(ChildProcess):
             raise AssertionError(f"submit failed: {response.status_code} {response.text}")
         return response.json()
 
-    def status(self, job_id: str) -> dict:
-        response = self.get(f"/ocr/status/{job_id}")
+    def status(self, job_id: str, api_key: str | None = None) -> dict:
+        response = self.get(f"/ocr/status/{job_id}", headers=self.auth_headers(api_key))
         if response.status_code != 200:
             raise AssertionError(f"status failed: {response.status_code} {response.text}")
         return response.json()
 
     def wait_for(self, job_id: str, statuses=("completed", "failed", "cancelled"), timeout: float = 120,
-                 interval: float = 0.1) -> dict:
-        """Polls GET /ocr/status until the job has one of `statuses`."""
+                 interval: float = 0.1, api_key: str | None = None) -> dict:
+        """Polls GET /ocr/status (as `api_key`, default the server's) until
+        the job has one of `statuses`."""
         deadline = time.monotonic() + timeout
         body = {}
         while time.monotonic() < deadline:
-            body = self.status(job_id)
+            body = self.status(job_id, api_key)
             if body["status"] in statuses:
                 return body
             if self.proc is not None and self.proc.poll() is not None:
