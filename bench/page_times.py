@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from visor_harness import VisorServer  # noqa: E402
@@ -46,14 +44,11 @@ def main() -> int:
         server.start()
         jobs = []
         for path in documents(args.paths):
-            with open(path, "rb") as f:
-                response = requests.post(server.url("/ocr/submit"), params={"dpi": args.dpi, "pages": args.pages},
-                                         files={"file": (path.name, f.read())}, timeout=120)
+            data = path.read_bytes()
+            response = server.submit(data, path.name, {"dpi": args.dpi, "pages": args.pages}, timeout=120)
             if response.status_code != 200:
                 # Page selections past a short document's end: take it whole.
-                with open(path, "rb") as f:
-                    response = requests.post(server.url("/ocr/submit"), params={"dpi": args.dpi},
-                                             files={"file": (path.name, f.read())}, timeout=120)
+                response = server.submit(data, path.name, {"dpi": args.dpi}, timeout=120)
             if response.status_code == 200:
                 job_id = response.json()["job_id"]
                 names[job_id] = str(path)
