@@ -4,23 +4,18 @@
 #include <fstream>
 
 #include "util/digest.hpp"
+#include "util/text.hpp"
 
 namespace visor::api {
 namespace {
 
 constexpr std::size_t kMinKeyLength = 16;
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
 // Splits "KEY label words" into the key and the (possibly empty) label.
 std::pair<std::string_view, std::string_view> split_key_line(std::string_view line) {
   std::size_t end = 0;
   while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
-  return {line.substr(0, end), trim(line.substr(end))};
+  return {line.substr(0, end), util::trim_space(line.substr(end))};
 }
 
 bool iequals_prefix(std::string_view text, std::string_view prefix) {
@@ -35,9 +30,9 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
-  authorization = trim(authorization);
+  authorization = util::trim_space(authorization);
   if (!iequals_prefix(authorization, kScheme)) return std::nullopt;
-  const std::string_view token = trim(authorization.substr(kScheme.size()));
+  const std::string_view token = util::trim_space(authorization.substr(kScheme.size()));
   if (token.empty()) return std::nullopt;
   return token;
 }
@@ -79,7 +74,7 @@ Result<ApiKeys> ApiKeys::load(const std::string& file, std::string_view list) {
     if (!in) return Error::bad_input("Cannot read the API key file " + file);
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
-      const std::string_view text = trim(line);
+      const std::string_view text = util::trim_space(line);
       if (text.empty() || text.front() == '#') continue;
       const auto [key, label] = split_key_line(text);
       if (Status s = keys.add(key, label, "on line " + std::to_string(number) + " of " + file); !s) {
@@ -90,7 +85,7 @@ Result<ApiKeys> ApiKeys::load(const std::string& file, std::string_view list) {
   int position = 0;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const std::string_view key = trim(list.substr(0, comma));
+    const std::string_view key = util::trim_space(list.substr(0, comma));
     ++position;
     if (!key.empty()) {
       if (Status s = keys.add(key, "", "number " + std::to_string(position) + " of --api-keys"); !s) {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "util/integer.hpp"
+#include "util/text.hpp"
 
 namespace visor::net {
 namespace {
@@ -29,12 +30,6 @@ using Mime = std::unique_ptr<curl_mime, MimeCleanup>;
 void init_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return std::string(text);
 }
 
 std::string lower(std::string_view text) {
@@ -78,7 +73,8 @@ std::size_t take_header(char* data, std::size_t size, std::size_t count, void* u
   if (line.starts_with("HTTP/")) reply.headers.clear();
   const auto colon = line.find(':');
   if (colon != std::string_view::npos && colon > 0) {
-    reply.headers.emplace_back(lower(trimmed(line.substr(0, colon))), trimmed(line.substr(colon + 1)));
+    reply.headers.emplace_back(lower(util::trim_space(line.substr(0, colon))),
+                               util::trim_space(line.substr(colon + 1)));
   }
   return line.size();
 }

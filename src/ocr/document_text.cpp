@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ocr/layout.hpp"
+#include "util/text.hpp"
 #include "util/utf8.hpp"
 
 namespace visor::ocr {
@@ -14,14 +15,8 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
 void append_block(std::string& out, std::string_view block) {
-  block = trimmed(block);
+  block = util::trim_space(block);
   if (block.empty()) return;
   if (!out.empty()) out += "\n\n";
   out += block;
@@ -98,7 +93,7 @@ class HtmlText {
     cell_.clear();
   }
   void end_row() {
-    if (!trimmed(cell_).empty()) end_cell();
+    if (!util::trim_space(cell_).empty()) end_cell();
     if (!row_.empty()) rows_.push_back(std::move(row_));
     row_.clear();
     cell_.clear();
@@ -116,7 +111,7 @@ class HtmlText {
  private:
   static std::string collapsed(std::string_view text) {
     std::string out;
-    for (char c : trimmed(text)) {
+    for (char c : util::trim_space(text)) {
       if (c == ' ' && !out.empty() && out.back() == ' ') continue;
       out += c;
     }
@@ -146,7 +141,7 @@ bool is_pipe_rule(std::string_view line) {
 }
 
 std::string pipe_row_text(std::string_view line) {
-  line = trimmed(line);
+  line = util::trim_space(line);
   if (line.starts_with('|')) line.remove_prefix(1);
   if (line.ends_with('|') && !line.ends_with("\\|")) line.remove_suffix(1);
   std::vector<std::string> cells(1);
@@ -160,7 +155,7 @@ std::string pipe_row_text(std::string_view line) {
     }
   }
   std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i) out += (i == 0 ? "" : "\t") + std::string(trimmed(cells[i]));
+  for (std::size_t i = 0; i < cells.size(); ++i) out += (i == 0 ? "" : "\t") + std::string(util::trim_space(cells[i]));
   return out;
 }
 
@@ -228,7 +223,7 @@ std::string markdown_plain_text(std::string_view markdown) {
   while (start <= markdown.size()) {
     std::size_t end = markdown.find('\n', start);
     if (end == std::string_view::npos) end = markdown.size();
-    const std::string_view line = trimmed(markdown.substr(start, end - start));
+    const std::string_view line = util::trim_space(markdown.substr(start, end - start));
     start = end + 1;
     if (!table.empty() || line.starts_with("<table")) {
       table.append(line).append("\n");
