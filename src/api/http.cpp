@@ -1,7 +1,6 @@
 #include "api/http.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "util/text.hpp"
 
 namespace visor::api {
 namespace {
@@ -27,12 +26,6 @@ std::string percent_decode(std::string_view text) {
       out += text[i];
     }
   }
-  return out;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -123,7 +116,7 @@ Target parse_target(std::string_view target) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-  const std::string value = lower(text);
+  const std::string value = util::to_lower(text);
   if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
   if (value == "false" || value == "0" || value == "no" || value == "off") return false;
   return std::nullopt;

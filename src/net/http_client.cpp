@@ -32,12 +32,6 @@ void init_curl_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 // What one transfer's callbacks share with perform().
 struct Transfer {
   const HttpRequest* request = nullptr;
@@ -73,7 +67,7 @@ std::size_t take_header(char* data, std::size_t size, std::size_t count, void* u
   if (line.starts_with("HTTP/")) reply.headers.clear();
   const auto colon = line.find(':');
   if (colon != std::string_view::npos && colon > 0) {
-    reply.headers.emplace_back(lower(util::trim_space(line.substr(0, colon))),
+    reply.headers.emplace_back(util::to_lower(util::trim_space(line.substr(0, colon))),
                                util::trim_space(line.substr(colon + 1)));
   }
   return line.size();

@@ -5,9 +5,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdint>
 #include <cstring>
+
+#include "util/text.hpp"
 
 namespace visor::webhooks {
 namespace {
@@ -66,17 +67,11 @@ std::string printable(const sockaddr& address) {
   return text;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 // The host of an http(s) URL as written ("[::1]" without brackets), or an
 // error saying what is wrong with the URL.
 Result<std::string> url_host(std::string_view url) {
   const auto scheme_end = url.find("://");
-  const std::string scheme = lower(url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
+  const std::string scheme = util::to_lower(url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end));
   if (scheme != "http" && scheme != "https") {
     return Error::invalid_request("webhook_url must be an http or https URL, got '" + std::string(url) + "'");
   }
@@ -92,7 +87,7 @@ Result<std::string> url_host(std::string_view url) {
     host = authority.substr(0, colon);
   }
   if (host.empty()) return Error::invalid_request("webhook_url has no host: '" + std::string(url) + "'");
-  return lower(host);
+  return util::to_lower(host);
 }
 
 // The address `host` writes literally, if it is one.
